@@ -1,0 +1,62 @@
+//! The core layer's error type. Every fallible core API returns [`Result`].
+
+use crate::storage::StorageError;
+
+/// Errors raised by `axon-core`.
+///
+/// Input errors (`Validation`, `InvalidFilter`, ...) are raised before anything
+/// is written: a failed call changes nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The page store or a log file failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] StorageError),
+    /// Bytes read from storage are damaged or inconsistent.
+    #[error("database is corrupt: {0}")]
+    Corrupt(String),
+    /// The database is opened for writing by another process or tab.
+    #[error("database is locked: {0}")]
+    Locked(String),
+    /// An earlier storage failure left the in-memory state unknown; reopen the database.
+    #[error("database handle is unusable after an earlier storage failure; reopen the database")]
+    Poisoned,
+    /// No collection of that name exists.
+    #[error("unknown collection {0:?}")]
+    CollectionNotFound(String),
+    /// A collection of that name exists already.
+    #[error("collection {0:?} already exists")]
+    CollectionExists(String),
+    /// A collection name that is empty, too long or has forbidden characters.
+    #[error("invalid collection name {name:?}: {reason}")]
+    InvalidCollectionName { name: String, reason: String },
+    /// The schema JSON is malformed.
+    #[error("invalid schema: {0}")]
+    InvalidSchema(String),
+    /// A document breaks its collection's schema.
+    #[error("document {id:?}: field {field:?}: {reason}")]
+    Validation { id: String, field: String, reason: String },
+    /// The document is not a JSON object, or its id is missing or malformed.
+    #[error("invalid document: {0}")]
+    InvalidDocument(String),
+    /// `insert` of an id that exists.
+    #[error("document {id:?} already exists in collection {collection:?}")]
+    DuplicateId { collection: String, id: String },
+    /// `update` of an id that does not exist.
+    #[error("document {id:?} not found in collection {collection:?}")]
+    NotFound { collection: String, id: String },
+    /// The filter JSON is malformed or does not fit the schema.
+    #[error("invalid filter: {0}")]
+    InvalidFilter(String),
+    /// Any other bad argument (a limit, an option value, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// The core layer's result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn corrupt(msg: impl Into<String>) -> Self {
+        Error::Corrupt(msg.into())
+    }
+}

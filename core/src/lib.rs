@@ -1,0 +1,12 @@
+//! `axon-core`: the platform-agnostic heart of the Axon embedded database.
+//!
+//! It owns the storage traits, the write-ahead log, recovery, checkpointing,
+//! the copy-on-write B+tree, collections, schemas, documents and filters.
+//! It uses no files, threads or clocks of its own: a platform hands it a
+//! [`storage::Storage`] and, if it wants background checkpoints, calls
+//! [`Db::checkpoint`] from its own thread.
+
+pub mod error;
+pub mod storage;
+
+pub use error::{Error, Result};
