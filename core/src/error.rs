@@ -34,7 +34,11 @@ pub enum Error {
     InvalidSchema(String),
     /// A document breaks its collection's schema.
     #[error("document {id:?}: field {field:?}: {reason}")]
-    Validation { id: String, field: String, reason: String },
+    Validation {
+        id: String,
+        field: String,
+        reason: String,
+    },
     /// The document is not a JSON object, or its id is missing or malformed.
     #[error("invalid document: {0}")]
     InvalidDocument(String),

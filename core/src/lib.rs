@@ -10,3 +10,9 @@ pub mod error;
 pub mod storage;
 
 pub use error::{Error, Result};
+pub mod btree;
+pub mod codec;
+pub mod freelist;
+pub mod page;
+pub mod superblock;
+pub mod wal;

@@ -1,0 +1,180 @@
+//! Lookups and ordered scans over one tree version.
+
+use super::node::{self, child_for, LeafEntry, Node, ValRef};
+use super::MAX_DEPTH;
+use crate::page::{self, PageKind, Reader};
+use crate::storage::{PageId, PageStore};
+use crate::{Error, Result};
+
+/// Bytes of an overflow page's header: crc, kind, padding, next page.
+pub const OVERFLOW_HEADER: usize = 16;
+
+/// Looks `key` up in the tree rooted at `root` (0 = empty).
+pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<ValRef>> {
+    if root == 0 {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; pages.page_size()];
+    let mut id = root;
+    for _ in 0..MAX_DEPTH {
+        match node::read(pages, id, &mut buf)? {
+            Node::Branch(children) => id = children[child_for(&children, key)].1,
+            Node::Leaf(entries) => {
+                return Ok(entries
+                    .binary_search_by(|e| e.key.as_slice().cmp(key))
+                    .ok()
+                    .map(|i| entries[i].val.clone()));
+            }
+        }
+    }
+    Err(Error::corrupt(format!(
+        "tree under page {root} is deeper than {MAX_DEPTH} levels"
+    )))
+}
+
+/// The pages of an overflow chain, following `next` links, checked.
+pub fn overflow_pages(pages: &dyn PageStore, len: u64, first: PageId) -> Result<Vec<PageId>> {
+    let per = (pages.page_size() - OVERFLOW_HEADER) as u64;
+    let n = len.div_ceil(per);
+    let mut ids = Vec::with_capacity(n as usize);
+    let mut buf = vec![0u8; pages.page_size()];
+    let mut id = first;
+    for i in 0..n {
+        pages.read_page(id, &mut buf)?;
+        page::check(id, &buf, PageKind::Overflow)?;
+        ids.push(id);
+        let next = Reader::new(&buf, 8, id).u64()?;
+        if (i + 1 < n) == (next == 0) {
+            return Err(Error::corrupt(format!(
+                "overflow chain at page {first} has the wrong length"
+            )));
+        }
+        id = next;
+    }
+    Ok(ids)
+}
+
+/// The bytes of a value.
+pub fn read_value(pages: &dyn PageStore, val: &ValRef) -> Result<Vec<u8>> {
+    match val {
+        ValRef::Inline(v) => Ok(v.clone()),
+        ValRef::Overflow { len, first } => {
+            let ps = pages.page_size();
+            let per = ps - OVERFLOW_HEADER;
+            if *len > (1u64 << 32) {
+                return Err(Error::corrupt(format!(
+                    "overflow value at page {first} claims {len} bytes"
+                )));
+            }
+            let mut out = Vec::with_capacity(*len as usize);
+            let mut buf = vec![0u8; ps];
+            let mut id = *first;
+            while (out.len() as u64) < *len {
+                if id == 0 {
+                    return Err(Error::corrupt(format!(
+                        "overflow chain at page {first} ends early"
+                    )));
+                }
+                pages.read_page(id, &mut buf)?;
+                page::check(id, &buf, PageKind::Overflow)?;
+                let take = per.min(*len as usize - out.len());
+                out.extend_from_slice(&buf[OVERFLOW_HEADER..OVERFLOW_HEADER + take]);
+                id = Reader::new(&buf, 8, id).u64()?;
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// An ordered scan from a start key.
+pub struct Cursor<'a> {
+    pages: &'a dyn PageStore,
+    stack: Vec<(Vec<(Vec<u8>, PageId)>, usize)>,
+    leaf: Vec<LeafEntry>,
+    pos: usize,
+    buf: Vec<u8>,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the first key `>= start` of the tree at `root`.
+    pub fn seek(pages: &'a dyn PageStore, root: PageId, start: &[u8]) -> Result<Self> {
+        let mut c = Cursor {
+            pages,
+            stack: Vec::new(),
+            leaf: Vec::new(),
+            pos: 0,
+            buf: vec![0u8; pages.page_size()],
+        };
+        if root != 0 {
+            let mut id = root;
+            loop {
+                if c.stack.len() > MAX_DEPTH {
+                    return Err(Error::corrupt(format!(
+                        "tree under page {root} is too deep"
+                    )));
+                }
+                match node::read(pages, id, &mut c.buf)? {
+                    Node::Branch(children) => {
+                        let i = child_for(&children, start);
+                        id = children[i].1;
+                        c.stack.push((children, i));
+                    }
+                    Node::Leaf(entries) => {
+                        c.pos = entries.partition_point(|e| e.key.as_slice() < start);
+                        c.leaf = entries;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// The next entry, or `None` at the end of the tree.
+    pub fn next_entry(&mut self) -> Result<Option<LeafEntry>> {
+        loop {
+            if self.pos < self.leaf.len() {
+                let e = std::mem::replace(
+                    &mut self.leaf[self.pos],
+                    LeafEntry {
+                        key: Vec::new(),
+                        val: ValRef::Inline(Vec::new()),
+                    },
+                );
+                self.pos += 1;
+                return Ok(Some(e));
+            }
+            // Climb to the first branch with a next child, then go down its left edge.
+            loop {
+                let Some((children, i)) = self.stack.last_mut() else {
+                    return Ok(None);
+                };
+                if *i + 1 < children.len() {
+                    *i += 1;
+                    break;
+                }
+                self.stack.pop();
+            }
+            let mut id = {
+                let (children, i) = self.stack.last().expect("stack checked non-empty");
+                children[*i].1
+            };
+            loop {
+                if self.stack.len() > MAX_DEPTH {
+                    return Err(Error::corrupt("tree is too deep"));
+                }
+                match node::read(self.pages, id, &mut self.buf)? {
+                    Node::Branch(children) => {
+                        id = children[0].1;
+                        self.stack.push((children, 0));
+                    }
+                    Node::Leaf(entries) => {
+                        self.leaf = entries;
+                        self.pos = 0;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

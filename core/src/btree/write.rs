@@ -1,0 +1,243 @@
+//! Copy-on-write merge of a sorted batch of changes into a tree.
+//!
+//! [`TreeWriter::apply`] walks only the paths the changes touch. Every node it
+//! changes is re-packed into fresh pages (splitting into as many as needed),
+//! and the pages it replaces are reported as freed, to be reused only once no
+//! durable superblock or live reader can reach them. Nodes left empty vanish;
+//! a root with one child is replaced by that child.
+
+use super::node::{self, branch_entry_size, max_inline_entry, LeafEntry, Node, ValRef, HEADER};
+use super::read::{overflow_pages, OVERFLOW_HEADER};
+use super::MAX_DEPTH;
+use crate::freelist::Allocator;
+use crate::page::{self, PageKind, Writer};
+use crate::storage::{PageId, PageStore};
+use crate::{Error, Result};
+
+/// What to do with one key.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    /// Set the key to this value.
+    Put(&'a [u8]),
+    /// Remove the key if present.
+    Delete,
+}
+
+/// Applies changes to a tree, allocating pages from an [`Allocator`].
+pub struct TreeWriter<'a> {
+    pages: &'a dyn PageStore,
+    alloc: &'a mut Allocator,
+    freed: Vec<PageId>,
+    buf: Vec<u8>,
+}
+
+type Changes<'c> = [(&'c [u8], Change<'c>)];
+
+impl<'a> TreeWriter<'a> {
+    /// A writer over `pages`.
+    pub fn new(pages: &'a dyn PageStore, alloc: &'a mut Allocator) -> Self {
+        let ps = pages.page_size();
+        TreeWriter {
+            pages,
+            alloc,
+            freed: Vec::new(),
+            buf: vec![0u8; ps],
+        }
+    }
+
+    /// Pages of the old tree that the new one no longer uses.
+    pub fn into_freed(self) -> Vec<PageId> {
+        self.freed
+    }
+
+    /// Merges `changes` (sorted by key, keys unique) into the tree at `root`
+    /// (0 = empty) and returns the new root (0 = empty).
+    pub fn apply(&mut self, root: PageId, changes: &Changes<'_>) -> Result<PageId> {
+        if changes.is_empty() {
+            return Ok(root);
+        }
+        debug_assert!(
+            changes.windows(2).all(|w| w[0].0 < w[1].0),
+            "changes must be sorted"
+        );
+        let mut level = if root == 0 {
+            let entries = self.merge_leaf(Vec::new(), changes)?;
+            self.pack_leaves(entries)?
+        } else {
+            self.merge_node(root, changes, 0)?
+        };
+        while level.len() > 1 {
+            level = self.pack_branches(level)?;
+        }
+        let Some(&(_, mut root)) = level.first() else {
+            return Ok(0);
+        };
+        // Collapse a root that has a single child.
+        loop {
+            match node::read(self.pages, root, &mut self.buf)? {
+                Node::Branch(children) if children.len() == 1 => {
+                    self.freed.push(root);
+                    root = children[0].1;
+                }
+                _ => return Ok(root),
+            }
+        }
+    }
+
+    fn merge_node(
+        &mut self,
+        id: PageId,
+        changes: &Changes<'_>,
+        depth: usize,
+    ) -> Result<Vec<(Vec<u8>, PageId)>> {
+        if depth > MAX_DEPTH {
+            return Err(Error::corrupt("tree is too deep (a cycle?)"));
+        }
+        let node = node::read(self.pages, id, &mut self.buf)?;
+        self.freed.push(id);
+        match node {
+            Node::Leaf(entries) => {
+                let merged = self.merge_leaf(entries, changes)?;
+                self.pack_leaves(merged)
+            }
+            Node::Branch(children) => {
+                let mut out = Vec::with_capacity(children.len() + 2);
+                let mut rest = changes;
+                for (i, (key, child)) in children.iter().enumerate() {
+                    let n = match children.get(i + 1) {
+                        Some((next, _)) => rest.partition_point(|(k, _)| *k < next.as_slice()),
+                        None => rest.len(),
+                    };
+                    let (mine, later) = rest.split_at(n);
+                    rest = later;
+                    if mine.is_empty() {
+                        out.push((key.clone(), *child));
+                        continue;
+                    }
+                    let mut sub = self.merge_node(*child, mine, depth + 1)?;
+                    if let Some(first) = sub.first_mut() {
+                        first.0 = key.clone(); // the old bound still bounds every key below it
+                    }
+                    out.extend(sub);
+                }
+                if out.is_empty() {
+                    return Ok(out);
+                }
+                self.pack_branches(out)
+            }
+        }
+    }
+
+    fn merge_leaf(&mut self, old: Vec<LeafEntry>, changes: &Changes<'_>) -> Result<Vec<LeafEntry>> {
+        let mut out = Vec::with_capacity(old.len() + changes.len());
+        let mut old = old.into_iter().peekable();
+        for &(key, change) in changes {
+            while let Some(e) = old.next_if(|e| e.key.as_slice() < key) {
+                out.push(e);
+            }
+            if let Some(e) = old.next_if(|e| e.key.as_slice() == key) {
+                self.free_value(&e.val)?;
+            }
+            if let Change::Put(value) = change {
+                let val = self.store_value(key, value)?;
+                out.push(LeafEntry {
+                    key: key.to_vec(),
+                    val,
+                });
+            }
+        }
+        out.extend(old);
+        Ok(out)
+    }
+
+    fn free_value(&mut self, val: &ValRef) -> Result<()> {
+        if let ValRef::Overflow { len, first } = val {
+            let ids = overflow_pages(self.pages, *len, *first)?;
+            self.freed.extend(ids);
+        }
+        Ok(())
+    }
+
+    fn store_value(&mut self, key: &[u8], value: &[u8]) -> Result<ValRef> {
+        let ps = self.pages.page_size();
+        if 2 + key.len() + 1 + 4 + value.len() <= max_inline_entry(ps) {
+            return Ok(ValRef::Inline(value.to_vec()));
+        }
+        let per = ps - OVERFLOW_HEADER;
+        let ids = (0..value.len().div_ceil(per))
+            .map(|_| self.alloc.alloc(self.pages))
+            .collect::<Result<Vec<_>>>()?;
+        for (i, chunk) in value.chunks(per).enumerate() {
+            self.buf.fill(0);
+            let mut w = Writer::new(&mut self.buf, 8);
+            w.u64(ids.get(i + 1).copied().unwrap_or(0));
+            w.bytes(chunk);
+            page::seal(ids[i], PageKind::Overflow, &mut self.buf);
+            self.pages.write_page(ids[i], &self.buf)?;
+        }
+        Ok(ValRef::Overflow {
+            len: value.len() as u64,
+            first: ids[0],
+        })
+    }
+
+    fn write_node(&mut self, node: &Node) -> Result<PageId> {
+        let id = self.alloc.alloc(self.pages)?;
+        node::encode(node, id, &mut self.buf);
+        self.pages.write_page(id, &self.buf)?;
+        Ok(id)
+    }
+
+    /// Splits `items` (with their sizes) into runs that each fit `cap`,
+    /// balanced so a split yields pages of similar fill.
+    fn runs(sizes: &[usize], cap: usize) -> Vec<std::ops::Range<usize>> {
+        let total: usize = sizes.iter().sum();
+        let n = total.div_ceil(cap).max(1);
+        let target = total.div_ceil(n).max(1);
+        let mut runs = Vec::with_capacity(n + 1);
+        let (mut start, mut fill) = (0, 0);
+        for (i, &s) in sizes.iter().enumerate() {
+            if fill > 0 && (fill + s > target || fill + s > cap) {
+                runs.push(start..i);
+                start = i;
+                fill = 0;
+            }
+            fill += s;
+        }
+        if start < sizes.len() {
+            runs.push(start..sizes.len());
+        }
+        runs
+    }
+
+    fn pack_leaves(&mut self, entries: Vec<LeafEntry>) -> Result<Vec<(Vec<u8>, PageId)>> {
+        let cap = self.pages.page_size() - HEADER;
+        let sizes: Vec<usize> = entries.iter().map(LeafEntry::size).collect();
+        let mut out = Vec::new();
+        let mut entries = entries.into_iter();
+        for run in Self::runs(&sizes, cap) {
+            let chunk: Vec<LeafEntry> = entries.by_ref().take(run.len()).collect();
+            let first = chunk[0].key.clone();
+            let id = self.write_node(&Node::Leaf(chunk))?;
+            out.push((first, id));
+        }
+        Ok(out)
+    }
+
+    fn pack_branches(
+        &mut self,
+        children: Vec<(Vec<u8>, PageId)>,
+    ) -> Result<Vec<(Vec<u8>, PageId)>> {
+        let cap = self.pages.page_size() - HEADER;
+        let sizes: Vec<usize> = children.iter().map(|(k, _)| branch_entry_size(k)).collect();
+        let mut out = Vec::new();
+        let mut children = children.into_iter();
+        for run in Self::runs(&sizes, cap) {
+            let chunk: Vec<(Vec<u8>, PageId)> = children.by_ref().take(run.len()).collect();
+            let first = chunk[0].0.clone();
+            let id = self.write_node(&Node::Branch(chunk))?;
+            out.push((first, id));
+        }
+        Ok(out)
+    }
+}
