@@ -1,1 +1,3 @@
-//! placeholder
+pub mod error;
+pub mod store;
+pub use error::{Error, Result};

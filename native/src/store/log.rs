@@ -1,0 +1,208 @@
+//! [`FileLog`]: a [`LogFile`] on one file, with positional I/O.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use axon_core::storage::{LogFile, StorageError, StorageResult};
+
+use crate::error::{Error, Result};
+
+/// An append-only log on one file.
+///
+/// The length is tracked in memory; appends write at that length under its
+/// lock. Reads use positional I/O and do not take the lock beyond reading
+/// the length.
+pub struct FileLog {
+    path: PathBuf,
+    file: File,
+    len: Mutex<u64>,
+}
+
+impl FileLog {
+    /// Opens the log file at `path`, creating it empty if missing.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io(path, "open", e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path, "stat", e))?
+            .len();
+        Ok(FileLog {
+            path: path.to_path_buf(),
+            file,
+            len: Mutex::new(len),
+        })
+    }
+
+    /// The path of the log file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io_err(&self, op: &'static str, e: io::Error) -> StorageError {
+        StorageError::Io {
+            op,
+            message: format!("{}: {e}", self.path.display()),
+        }
+    }
+
+    fn lock(&self, op: &'static str) -> StorageResult<MutexGuard<'_, u64>> {
+        self.len.lock().map_err(|_| StorageError::Io {
+            op,
+            message: "lock poisoned".into(),
+        })
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(unix)]
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_write(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                buf = &buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+impl LogFile for FileLog {
+    fn len(&self) -> StorageResult<u64> {
+        Ok(*self.lock("len")?)
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> StorageResult<()> {
+        let size = *self.lock("read_at")?;
+        let len = buf.len() as u64;
+        match offset.checked_add(len) {
+            Some(end) if end <= size => {}
+            _ => return Err(StorageError::LogOutOfRange { offset, len, size }),
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        read_exact_at(&self.file, buf, offset).map_err(|e| self.io_err("read", e))
+    }
+
+    fn append(&self, data: &[u8]) -> StorageResult<()> {
+        let mut len = self.lock("append")?;
+        let end = len
+            .checked_add(data.len() as u64)
+            .ok_or_else(|| StorageError::Io {
+                op: "append",
+                message: format!("{}: log length overflows", self.path.display()),
+            })?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = write_all_at(&self.file, data, *len) {
+            // Best effort: drop a partial write so the file keeps its length.
+            let _ = self.file.set_len(*len);
+            return Err(self.io_err("append", e));
+        }
+        *len = end;
+        Ok(())
+    }
+
+    fn truncate(&self, new_len: u64) -> StorageResult<()> {
+        let mut len = self.lock("truncate")?;
+        if new_len > *len {
+            return Err(StorageError::LogOutOfRange {
+                offset: new_len,
+                len: 0,
+                size: *len,
+            });
+        }
+        self.file
+            .set_len(new_len)
+            .map_err(|e| self.io_err("truncate", e))?;
+        *len = new_len;
+        Ok(())
+    }
+
+    fn sync(&self) -> StorageResult<()> {
+        // Hold the lock so the sync covers every append that returned.
+        let _len = self.lock("sync")?;
+        self.file.sync_data().map_err(|e| self.io_err("fsync", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axon_core::storage::conformance;
+
+    use super::*;
+
+    #[test]
+    fn conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut n = 0;
+        conformance::log_file_suite(&mut || {
+            n += 1;
+            let path = dir.path().join(format!("fresh-{n}.log"));
+            Box::new(FileLog::open(&path).unwrap())
+        });
+        let path = dir.path().join("reopen.log");
+        conformance::log_file_reopen_suite(&mut || Box::new(FileLog::open(&path).unwrap()));
+    }
+
+    #[test]
+    fn file_length_follows_appends_and_truncates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.log");
+        let l = FileLog::open(&path).unwrap();
+        l.append(&[1; 100]).unwrap();
+        l.append(&[]).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 100);
+        l.truncate(40).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 40);
+        assert!(matches!(
+            l.truncate(41),
+            Err(StorageError::LogOutOfRange { .. })
+        ));
+        let mut buf = [0u8; 1];
+        assert!(l.read_at(u64::MAX, &mut buf).is_err());
+        assert!(l.read_at(u64::MAX, &mut []).is_err());
+        l.read_at(40, &mut []).unwrap();
+        l.sync().unwrap();
+    }
+}
