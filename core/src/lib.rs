@@ -7,6 +7,8 @@
 //! [`Db::checkpoint`] from its own thread.
 
 pub mod error;
+pub mod filter;
+pub mod model;
 pub mod storage;
 
 pub use error::{Error, Result};
