@@ -13,8 +13,16 @@ pub mod storage;
 
 pub use error::{Error, Result};
 pub mod btree;
+pub mod catalog;
 pub mod codec;
+pub mod db;
+pub mod engine;
 pub mod freelist;
 pub mod page;
 pub mod superblock;
 pub mod wal;
+
+pub use db::{BatchOp, Db, DbOptions, DbSnapshot, WriteBatch};
+pub use engine::Durability;
+pub use filter::Filter;
+pub use model::{Document, Schema, Value};

@@ -17,7 +17,10 @@ pub(super) fn apply(base: &State, ops: &[KvOp], lsn: u64) -> Result<State> {
                 if key.as_slice() == CATALOG_KEY {
                     s.catalog = Arc::new(Catalog::decode(value)?);
                 }
-                s.active.map.insert(Bytes::from(key.as_slice()), Some(Bytes::from(value.as_slice())));
+                s.active.map.insert(
+                    Bytes::from(key.as_slice()),
+                    Some(Bytes::from(value.as_slice())),
+                );
             }
             KvOp::Delete { key } => {
                 s.active.map.insert(Bytes::from(key.as_slice()), None);
@@ -35,12 +38,18 @@ impl Engine {
     ///
     /// If `build` fails, nothing is written. Returns the commit's LSN (the
     /// current one when `build` returned no operations) and `build`'s output.
-    pub fn commit<T>(&self, build: impl FnOnce(&View<'_>) -> Result<(Vec<KvOp>, T)>) -> Result<(u64, T)> {
+    pub fn commit<T>(
+        &self,
+        build: impl FnOnce(&View<'_>) -> Result<(Vec<KvOp>, T)>,
+    ) -> Result<(u64, T)> {
         self.check_poison()?;
         let sh = &*self.shared;
         let mut w = lock(&sh.writer);
         self.check_poison()?;
-        let (ops, out) = build(&View { state: &w.state, pages: &*sh.pages })?;
+        let (ops, out) = build(&View {
+            state: &w.state,
+            pages: &*sh.pages,
+        })?;
         if ops.is_empty() {
             return Ok((w.state.lsn, out));
         }

@@ -45,7 +45,9 @@ impl std::str::FromStr for Durability {
             "sync" => Ok(Durability::Sync),
             "batch" => Ok(Durability::Batch),
             "none" => Ok(Durability::None),
-            _ => Err(Error::InvalidArgument(format!("durability must be sync, batch or none, not {s:?}"))),
+            _ => Err(Error::InvalidArgument(format!(
+                "durability must be sync, batch or none, not {s:?}"
+            ))),
         }
     }
 }
@@ -68,7 +70,11 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { durability: Durability::Sync, checkpoint_bytes: 64 << 20, checkpoint_hook: None }
+        EngineOptions {
+            durability: Durability::Sync,
+            checkpoint_bytes: 64 << 20,
+            checkpoint_hook: None,
+        }
     }
 }
 
@@ -163,7 +169,10 @@ impl View<'_> {
 impl Snapshot {
     /// Read access to this snapshot.
     pub fn view(&self) -> View<'_> {
-        View { state: &self.state, pages: &*self.shared.pages }
+        View {
+            state: &self.state,
+            pages: &*self.shared.pages,
+        }
     }
     /// The LSN of the last commit this snapshot includes.
     pub fn lsn(&self) -> u64 {
@@ -199,8 +208,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Engine {
     /// A snapshot of everything committed and durable so far.
     pub fn snapshot(&self) -> Snapshot {
-        let state = self.shared.published.read().unwrap_or_else(|e| e.into_inner()).clone();
-        Snapshot { state, shared: self.shared.clone() }
+        let state = self
+            .shared
+            .published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Snapshot {
+            state,
+            shared: self.shared.clone(),
+        }
     }
 
     /// Counters.
@@ -235,7 +252,11 @@ impl Engine {
     }
 
     fn publish(&self, state: &Arc<State>) {
-        let mut p = self.shared.published.write().unwrap_or_else(|e| e.into_inner());
+        let mut p = self
+            .shared
+            .published
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         if state.lsn >= p.lsn {
             *p = state.clone();
         }

@@ -1,0 +1,266 @@
+//! Atomic write batches and how they become key-value operations.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value as Json;
+
+use crate::catalog::{count_key, doc_key, doc_prefix, Catalog, CollectionInfo, CATALOG_KEY};
+use crate::engine::{KvOp, View};
+use crate::model::{validate, Document, Schema};
+use crate::{codec, Error, Result};
+
+/// Longest collection name, in bytes.
+pub const MAX_COLLECTION_NAME: usize = 128;
+
+/// One operation of a [`WriteBatch`].
+#[derive(Debug, Clone)]
+pub enum BatchOp {
+    /// Create a collection.
+    CreateCollection { name: String, schema: Schema },
+    /// Drop a collection and all its documents.
+    DropCollection { name: String },
+    /// Add a document whose id must be new.
+    Insert { collection: String, doc: Document },
+    /// Add or replace a document.
+    Upsert { collection: String, doc: Document },
+    /// Merge a JSON patch into an existing document (null removes a field).
+    Update {
+        collection: String,
+        id: String,
+        patch: Json,
+    },
+    /// Remove a document if it exists.
+    Delete { collection: String, id: String },
+}
+
+/// Operations that commit together or not at all, across collections.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    pub(crate) ops: Vec<BatchOp>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds an operation.
+    pub fn push(&mut self, op: BatchOp) -> &mut Self {
+        self.ops.push(op);
+        self
+    }
+    /// Adds an insert.
+    pub fn insert(&mut self, collection: &str, doc: Document) -> &mut Self {
+        self.push(BatchOp::Insert {
+            collection: collection.into(),
+            doc,
+        })
+    }
+    /// Adds an upsert.
+    pub fn upsert(&mut self, collection: &str, doc: Document) -> &mut Self {
+        self.push(BatchOp::Upsert {
+            collection: collection.into(),
+            doc,
+        })
+    }
+    /// Adds a partial update.
+    pub fn update(&mut self, collection: &str, id: &str, patch: Json) -> &mut Self {
+        self.push(BatchOp::Update {
+            collection: collection.into(),
+            id: id.into(),
+            patch,
+        })
+    }
+    /// Adds a delete.
+    pub fn delete(&mut self, collection: &str, id: &str) -> &mut Self {
+        self.push(BatchOp::Delete {
+            collection: collection.into(),
+            id: id.into(),
+        })
+    }
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// What each operation of a committed batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// LSN of the commit.
+    pub lsn: u64,
+    /// Per operation: whether it changed an existing document (upsert
+    /// replaced, update applied, delete removed something).
+    pub existed: Vec<bool>,
+}
+
+/// Checks a collection name: 1 to 128 bytes of ASCII letters, digits, `_`, `-`, `.`.
+pub fn check_collection_name(name: &str) -> Result<()> {
+    let bad = |reason: &str| {
+        Err(Error::InvalidCollectionName {
+            name: name.into(),
+            reason: reason.into(),
+        })
+    };
+    if name.is_empty() {
+        return bad("empty");
+    }
+    if name.len() > MAX_COLLECTION_NAME {
+        return bad("longer than 128 bytes");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        return bad("only ASCII letters, digits, '_', '-' and '.' are allowed");
+    }
+    Ok(())
+}
+
+/// Reads a document count record.
+pub(crate) fn decode_count(bytes: &[u8]) -> Result<u64> {
+    let a: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| Error::corrupt("document count record is not 8 bytes"))?;
+    Ok(u64::from_le_bytes(a))
+}
+
+/// Turns a batch into key-value operations against `view`, checking every
+/// operation first: any error means nothing is written.
+pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>, Vec<bool>)> {
+    let mut catalog: Option<Catalog> = None;
+    let mut docs: HashMap<Vec<u8>, Option<Vec<u8>>> = HashMap::new();
+    let mut deltas: BTreeMap<u32, i64> = BTreeMap::new();
+    let mut ops = Vec::with_capacity(batch.ops.len() + 2);
+    let mut existed = Vec::with_capacity(batch.ops.len());
+
+    for op in &batch.ops {
+        if catalog.is_none() {
+            catalog = Some((*view.state.catalog).clone());
+        }
+        let cat = catalog.as_mut().expect("set above");
+        let lookup = |cat: &Catalog, name: &str| -> Result<CollectionInfo> {
+            cat.collections
+                .get(name)
+                .cloned()
+                .ok_or_else(|| Error::CollectionNotFound(name.into()))
+        };
+        let load = |key: &[u8]| -> Result<Option<Vec<u8>>> {
+            match docs.get(key) {
+                Some(v) => Ok(v.clone()),
+                None => Ok(view.get(key)?.map(|b| b.to_vec())),
+            }
+        };
+        match op {
+            BatchOp::CreateCollection { name, schema } => {
+                check_collection_name(name)?;
+                if cat.collections.contains_key(name) {
+                    return Err(Error::CollectionExists(name.clone()));
+                }
+                let id = cat.next_id.max(1);
+                cat.next_id = id
+                    .checked_add(1)
+                    .ok_or_else(|| Error::InvalidArgument("collection ids exhausted".into()))?;
+                cat.collections.insert(
+                    name.clone(),
+                    CollectionInfo {
+                        id,
+                        schema: schema.clone(),
+                    },
+                );
+                existed.push(false);
+            }
+            BatchOp::DropCollection { name } => {
+                let info = lookup(cat, name)?;
+                cat.collections.remove(name);
+                ops.push(KvOp::Purge {
+                    prefix: doc_prefix(info.id).to_vec(),
+                });
+                ops.push(KvOp::Delete {
+                    key: count_key(info.id).to_vec(),
+                });
+                deltas.remove(&info.id);
+                existed.push(true);
+            }
+            BatchOp::Insert { collection, doc } | BatchOp::Upsert { collection, doc } => {
+                let info = lookup(cat, collection)?;
+                validate(&info.schema, doc)?;
+                let key = doc_key(info.id, &doc.id);
+                let was = load(&key)?.is_some();
+                if was && matches!(op, BatchOp::Insert { .. }) {
+                    return Err(Error::DuplicateId {
+                        collection: collection.clone(),
+                        id: doc.id.clone(),
+                    });
+                }
+                let bytes = codec::encode(doc)?;
+                docs.insert(key.clone(), Some(bytes.clone()));
+                ops.push(KvOp::Put { key, value: bytes });
+                if !was {
+                    *deltas.entry(info.id).or_default() += 1;
+                }
+                existed.push(was);
+            }
+            BatchOp::Update {
+                collection,
+                id,
+                patch,
+            } => {
+                let info = lookup(cat, collection)?;
+                let key = doc_key(info.id, id);
+                let Some(old) = load(&key)? else {
+                    return Err(Error::NotFound {
+                        collection: collection.clone(),
+                        id: id.clone(),
+                    });
+                };
+                let old: Document = codec::decode(&old, "document")?;
+                let new = old.apply_patch(&info.schema, patch)?;
+                let bytes = codec::encode(&new)?;
+                docs.insert(key.clone(), Some(bytes.clone()));
+                ops.push(KvOp::Put { key, value: bytes });
+                existed.push(true);
+            }
+            BatchOp::Delete { collection, id } => {
+                let info = lookup(cat, collection)?;
+                let key = doc_key(info.id, id);
+                let was = load(&key)?.is_some();
+                if was {
+                    docs.insert(key.clone(), None);
+                    ops.push(KvOp::Delete { key });
+                    *deltas.entry(info.id).or_default() -= 1;
+                }
+                existed.push(was);
+            }
+        }
+    }
+    let Some(cat) = catalog else {
+        return Ok((ops, existed));
+    };
+    for (coll, delta) in deltas {
+        if delta == 0 || !cat.collections.values().any(|c| c.id == coll) {
+            continue;
+        }
+        let key = count_key(coll);
+        let base = match view.get(&key)? {
+            Some(b) => decode_count(&b)?,
+            None => 0,
+        };
+        let n = (base as i64 + delta).max(0) as u64;
+        ops.push(KvOp::Put {
+            key: key.to_vec(),
+            value: n.to_le_bytes().to_vec(),
+        });
+    }
+    if cat != *view.state.catalog {
+        ops.push(KvOp::Put {
+            key: CATALOG_KEY.to_vec(),
+            value: cat.encode()?,
+        });
+    }
+    Ok((ops, existed))
+}

@@ -1,0 +1,153 @@
+//! Collections of schema-checked documents on top of the engine.
+
+pub mod batch;
+mod read;
+mod verify;
+
+use serde_json::Value as Json;
+
+pub use batch::{check_collection_name, BatchOp, BatchOutcome, WriteBatch};
+pub use read::DbSnapshot;
+
+use crate::engine::{Engine, EngineOptions, EngineStats, VerifyReport};
+use crate::model::{Document, Schema};
+use crate::storage::Storage;
+use crate::Result;
+
+/// An open database. Cheap to clone; clones share one engine. `Send + Sync`:
+/// many threads may read while one at a time writes.
+#[derive(Clone)]
+pub struct Db {
+    engine: Engine,
+}
+
+/// Settings of an open database.
+pub type DbOptions = EngineOptions;
+
+impl Db {
+    /// Opens or creates the database in `storage`, recovering from the WAL.
+    pub fn open(storage: Storage, options: DbOptions) -> Result<Db> {
+        Ok(Db {
+            engine: Engine::open(storage, options)?,
+        })
+    }
+
+    /// The engine underneath.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A consistent read-only view of everything committed so far.
+    pub fn snapshot(&self) -> DbSnapshot {
+        DbSnapshot::new(self.engine.snapshot())
+    }
+
+    /// Commits a batch atomically. On any error nothing is written.
+    pub fn write(&self, batch: &WriteBatch) -> Result<BatchOutcome> {
+        let (lsn, existed) = self.engine.commit(|view| batch::resolve(view, batch))?;
+        Ok(BatchOutcome { lsn, existed })
+    }
+
+    fn one(&self, op: BatchOp) -> Result<bool> {
+        let mut b = WriteBatch::new();
+        b.push(op);
+        Ok(self.write(&b)?.existed[0])
+    }
+
+    /// Creates a collection.
+    pub fn create_collection(&self, name: &str, schema: Schema) -> Result<()> {
+        self.one(BatchOp::CreateCollection {
+            name: name.into(),
+            schema,
+        })
+        .map(|_| ())
+    }
+
+    /// Drops a collection and its documents.
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        self.one(BatchOp::DropCollection { name: name.into() })
+            .map(|_| ())
+    }
+
+    /// Inserts a document whose id must be new.
+    pub fn insert(&self, collection: &str, doc: Document) -> Result<()> {
+        self.one(BatchOp::Insert {
+            collection: collection.into(),
+            doc,
+        })
+        .map(|_| ())
+    }
+
+    /// Inserts or replaces a document; returns whether it replaced one.
+    pub fn upsert(&self, collection: &str, doc: Document) -> Result<bool> {
+        self.one(BatchOp::Upsert {
+            collection: collection.into(),
+            doc,
+        })
+    }
+
+    /// Merges a JSON patch into an existing document.
+    pub fn update(&self, collection: &str, id: &str, patch: Json) -> Result<()> {
+        self.one(BatchOp::Update {
+            collection: collection.into(),
+            id: id.into(),
+            patch,
+        })
+        .map(|_| ())
+    }
+
+    /// Deletes a document; returns whether it existed.
+    pub fn delete(&self, collection: &str, id: &str) -> Result<bool> {
+        self.one(BatchOp::Delete {
+            collection: collection.into(),
+            id: id.into(),
+        })
+    }
+
+    /// A document by id.
+    pub fn get(&self, collection: &str, id: &str) -> Result<Option<Document>> {
+        self.snapshot().get(collection, id)
+    }
+
+    /// Number of documents in a collection.
+    pub fn count(&self, collection: &str) -> Result<u64> {
+        self.snapshot().count(collection)
+    }
+
+    /// Documents matching a JSON filter, in id order, at most `limit`.
+    pub fn scan(
+        &self,
+        collection: &str,
+        filter: Option<&Json>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Document>> {
+        self.snapshot().scan(collection, filter, limit)
+    }
+
+    /// The names and schemas of all collections.
+    pub fn collections(&self) -> Vec<(String, Schema)> {
+        self.snapshot().collections()
+    }
+
+    /// The schema of a collection.
+    pub fn schema(&self, collection: &str) -> Result<Schema> {
+        self.snapshot().schema(collection)
+    }
+
+    /// Writes everything committed to pages and truncates the WAL.
+    pub fn checkpoint(&self) -> Result<bool> {
+        self.engine.checkpoint()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Result<EngineStats> {
+        self.engine.stats()
+    }
+
+    /// A full integrity check of pages, WAL, documents and counts.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let mut report = self.engine.verify()?;
+        verify::documents(&self.snapshot(), &mut report)?;
+        Ok(report)
+    }
+}
