@@ -1,3 +1,23 @@
+//! `axon`: the Axon embedded document and vector database for native targets.
+//!
+//! A database is a directory holding `data.axon` (pages), `wal-0.log` and
+//! `wal-1.log` (the write-ahead log) and `LOCK`. [`Db::open`] locks it
+//! against other processes, recovers it, and starts a background thread
+//! that checkpoints when the WAL passes a threshold.
+//!
+//! ```no_run
+//! use axon::{Db, Document, Schema, Value};
+//! let db = Db::open("my.db")?;
+//! db.create_collection("notes", Schema::parse(r#"{"fields": {"text": {"type": "string"}}}"#)?)?;
+//! db.insert("notes", Document::new("n1").with("text", Value::String("hello".into())))?;
+//! assert_eq!(db.count("notes")?, 1);
+//! # Ok::<(), axon::Error>(())
+//! ```
+
+pub mod db;
 pub mod error;
 pub mod store;
+
+pub use axon_core::{BatchOp, DbSnapshot, Document, Durability, Filter, Schema, Value, WriteBatch};
+pub use db::{Db, Options};
 pub use error::{Error, Result};

@@ -1,0 +1,138 @@
+//! A database in a directory, with a background checkpoint thread.
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use axon_core::engine::{Durability, EngineOptions};
+use axon_core::superblock::{peek_page_size, SIZE};
+
+use crate::store::{data_file_prefix, open_storage, DirLock};
+use crate::{Error, Result};
+
+/// How to open a database.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// When commits are acknowledged.
+    pub durability: Durability,
+    /// WAL bytes that trigger a background checkpoint.
+    pub checkpoint_bytes: u64,
+    /// Page size for a new database (an existing one keeps its own).
+    pub page_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { durability: Durability::Sync, checkpoint_bytes: 64 << 20, page_size: 4096 }
+    }
+}
+
+#[derive(Default)]
+struct Signal {
+    wanted: bool,
+    stop: bool,
+}
+
+struct Inner {
+    db: axon_core::Db,
+    path: PathBuf,
+    signal: Arc<(Mutex<Signal>, Condvar)>,
+    worker: Option<JoinHandle<()>>,
+    _lock: DirLock,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        {
+            let (m, cv) = &*self.signal;
+            m.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+            cv.notify_all();
+        }
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// An open database directory. Cheap to clone, `Send + Sync`; derefs to
+/// [`axon_core::Db`] for every read and write. The directory stays locked
+/// against other processes until the last clone is dropped.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+impl Deref for Db {
+    type Target = axon_core::Db;
+    fn deref(&self) -> &axon_core::Db {
+        &self.inner.db
+    }
+}
+
+impl Db {
+    /// Opens or creates the database in directory `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        Self::open_with(path, Options::default())
+    }
+
+    /// Opens or creates the database in directory `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
+        let path = path.as_ref();
+        if !options.page_size.is_power_of_two() || !(1024..=65536).contains(&options.page_size) {
+            return Err(Error::InvalidArgument(format!(
+                "page size {} must be a power of two from 1024 to 65536",
+                options.page_size
+            )));
+        }
+        // The lock is taken inside open_storage before any file is read for real;
+        // the page size is peeked first only to open the store with it.
+        let page_size = match data_file_prefix(path, SIZE)? {
+            Some(prefix) => peek_page_size(&prefix).unwrap_or(options.page_size),
+            None => options.page_size,
+        };
+        let (storage, lock) = open_storage(path, page_size)?;
+        let signal: Arc<(Mutex<Signal>, Condvar)> = Arc::default();
+        let hook_signal = signal.clone();
+        let engine_options = EngineOptions {
+            durability: options.durability,
+            checkpoint_bytes: options.checkpoint_bytes,
+            checkpoint_hook: Some(Arc::new(move || {
+                let (m, cv) = &*hook_signal;
+                m.lock().unwrap_or_else(|e| e.into_inner()).wanted = true;
+                cv.notify_all();
+            })),
+        };
+        let db = axon_core::Db::open(storage, engine_options)?;
+        let worker_db = db.clone();
+        let worker_signal = signal.clone();
+        let worker = std::thread::Builder::new()
+            .name("axon-checkpoint".into())
+            .spawn(move || checkpoint_loop(worker_db, worker_signal))
+            .map_err(|e| Error::Io { path: path.into(), op: "spawn checkpoint thread", source: e })?;
+        Ok(Db { inner: Arc::new(Inner { db, path: path.into(), signal, worker: Some(worker), _lock: lock }) })
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+}
+
+fn checkpoint_loop(db: axon_core::Db, signal: Arc<(Mutex<Signal>, Condvar)>) {
+    let (m, cv) = &*signal;
+    loop {
+        {
+            let mut s = m.lock().unwrap_or_else(|e| e.into_inner());
+            while !s.wanted && !s.stop {
+                s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+            if s.stop {
+                return;
+            }
+            s.wanted = false;
+        }
+        // A failure poisons the database; the next read or write reports it.
+        let _ = db.checkpoint();
+    }
+}
