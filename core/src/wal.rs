@@ -1,7 +1,8 @@
 //! The write-ahead log: two segments used in turn, each a header and frames.
 //!
 //! ```text
-//! segment header (24 bytes): magic "AXONWAL\x01" | format version u32 | sequence u64 | crc32 of bytes 0..20
+//! segment header (32 bytes): magic "AXONWAL\x01" | format version u32 | sequence u64 |
+//!     base LSN u64 (the LSN of the last commit before this segment) | crc32 of bytes 0..28
 //! frame (20-byte header + payload):
 //!     magic u32 "AXFR" | payload length u32 | LSN u64 | crc32 of (length, LSN, payload) | payload
 //! ```
@@ -21,7 +22,7 @@ use crate::{Error, Result};
 /// Magic bytes of a segment header.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"AXONWAL\x01";
 /// Bytes of a segment header.
-pub const SEGMENT_HEADER: usize = 24;
+pub const SEGMENT_HEADER: usize = 32;
 /// Magic number opening every frame ("AXFR").
 pub const FRAME_MAGIC: u32 = u32::from_le_bytes(*b"AXFR");
 /// Bytes of a frame header.
@@ -30,13 +31,16 @@ pub const FRAME_HEADER: usize = 20;
 pub const MAX_PAYLOAD: usize = 1 << 30;
 
 /// Encodes a segment header.
-pub fn segment_header(seq: u64) -> [u8; SEGMENT_HEADER] {
+/// Encodes a segment header. `base` is the LSN of the last commit before
+/// the segment: recovery checks that the WAL and the checkpoint reach it.
+pub fn segment_header(seq: u64, base: u64) -> [u8; SEGMENT_HEADER] {
     let mut h = [0u8; SEGMENT_HEADER];
     h[..8].copy_from_slice(SEGMENT_MAGIC);
     h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     h[12..20].copy_from_slice(&seq.to_le_bytes());
-    let crc = crc32fast::hash(&h[..20]);
-    h[20..].copy_from_slice(&crc.to_le_bytes());
+    h[20..28].copy_from_slice(&base.to_le_bytes());
+    let crc = crc32fast::hash(&h[..28]);
+    h[28..].copy_from_slice(&crc.to_le_bytes());
     h
 }
 
@@ -81,6 +85,8 @@ pub struct Segment {
     /// Sequence number from the header; `None` for an empty segment or one
     /// whose header never became durable.
     pub seq: Option<u64>,
+    /// Base LSN from the header.
+    pub base: u64,
     /// The valid frames, in order.
     pub frames: Vec<Frame>,
     /// Offset just past the last valid frame (or the header).
@@ -145,7 +151,7 @@ pub fn read_segment(log: &dyn LogFile, name: &str) -> Result<Segment> {
     };
     let header_ok = size >= SEGMENT_HEADER
         && &bytes[..8] == SEGMENT_MAGIC
-        && crc32fast::hash(&bytes[..20]) == u32_at(&bytes, 20);
+        && crc32fast::hash(&bytes[..28]) == u32_at(&bytes, 28);
     if !header_ok {
         // An empty file, or a header that was being written when power failed.
         // Intact frames behind a bad header mean real damage.
@@ -163,6 +169,7 @@ pub fn read_segment(log: &dyn LogFile, name: &str) -> Result<Segment> {
         )));
     }
     seg.seq = Some(u64_at(&bytes, 12));
+    seg.base = u64_at(&bytes, 20);
     let mut pos = SEGMENT_HEADER;
     let mut last: Option<u64> = None;
     while pos < size {
@@ -192,7 +199,7 @@ mod tests {
     use crate::storage::MemLogFile;
 
     fn log_with(frames: &[(u64, &[u8])]) -> Vec<u8> {
-        let mut b = segment_header(3).to_vec();
+        let mut b = segment_header(3, 4).to_vec();
         for (lsn, p) in frames {
             b.extend(encode_frame(*lsn, p).unwrap());
         }
@@ -242,7 +249,7 @@ mod tests {
     #[test]
     fn empty_and_torn_header() {
         assert_eq!(read_segment(&MemLogFile::new(), "t").unwrap().seq, None);
-        let h = segment_header(1);
+        let h = segment_header(1, 0);
         for cut in 0..SEGMENT_HEADER {
             assert_eq!(
                 read_segment(&MemLogFile::from_bytes(h[..cut].to_vec()), "t")

@@ -69,7 +69,7 @@ impl Engine {
             if w.wal.max_lsn[other].is_none_or(|m| m <= ck.sb.checkpoint_lsn) {
                 let seq = w.wal.seq.iter().flatten().max().copied().unwrap_or(0) + 1;
                 sh.logs[other].truncate(0)?;
-                sh.logs[other].append(&wal::segment_header(seq))?;
+                sh.logs[other].append(&wal::segment_header(seq, w.state.lsn))?;
                 sh.logs[other].sync()?;
                 w.wal.seq[other] = Some(seq);
                 w.wal.max_lsn[other] = None;

@@ -137,12 +137,30 @@ impl Engine {
                 replayed_bytes += (wal::FRAME_HEADER + f.payload.len()) as u64;
             }
         }
+        // Every segment starts after a commit that the checkpoint plus the
+        // frames replayed must reach; otherwise commits are missing (say, the
+        // newest superblock was damaged after the WAL it replaced was cut).
+        if let Some(base) = segs
+            .iter()
+            .filter(|s| s.seq.is_some())
+            .map(|s| s.base)
+            .max()
+        {
+            if state.lsn < base {
+                return Err(Error::corrupt(format!(
+                    "commits {}..={base} are neither in the checkpoint (generation {}) nor in the WAL; \
+                     a newer superblock is damaged",
+                    state.lsn + 1,
+                    sb.generation
+                )));
+            }
+        }
         let mut seq = [segs[0].seq, segs[1].seq];
         repair_tails(&logs, &segs)?;
         let active = match (seq[0], seq[1]) {
             (None, None) => {
                 logs[0].truncate(0)?;
-                logs[0].append(&wal::segment_header(1))?;
+                logs[0].append(&wal::segment_header(1, state.lsn))?;
                 logs[0].sync()?;
                 seq[0] = Some(1);
                 0

@@ -183,7 +183,13 @@ impl SimDisk {
                 .zip(&l.durable)
                 .take_while(|(a, b)| a == b)
                 .count();
-            let keep = common + rng.below((l.live.len() - common) as u64 + 1) as usize;
+            let extra = (l.live.len() - common) as u64;
+            let keep = common
+                + match rng.below(3) {
+                    0 => 0,
+                    1 => extra,
+                    _ => rng.below(extra + 1),
+                } as usize;
             let mut out = l.live[..keep.min(l.live.len())].to_vec();
             if rng.below(3) == 0 {
                 let n = rng.below(64) as usize;
