@@ -169,6 +169,9 @@ pub fn decode(id: PageId, buf: &[u8]) -> Result<Node> {
     Ok(node)
 }
 
+/// A branch's children: `(lower bound key, page)`.
+pub type Children = Vec<(Vec<u8>, PageId)>;
+
 /// Index of the child of a branch that covers `key`.
 pub fn child_for(children: &[(Vec<u8>, PageId)], key: &[u8]) -> usize {
     // First index i >= 1 with key_i > key, minus one.

@@ -1,6 +1,6 @@
 //! Lookups and ordered scans over one tree version.
 
-use super::node::{self, child_for, LeafEntry, Node, ValRef};
+use super::node::{self, child_for, Children, LeafEntry, Node, ValRef};
 use super::MAX_DEPTH;
 use crate::page::{self, PageKind, Reader};
 use crate::storage::{PageId, PageStore};
@@ -89,7 +89,7 @@ pub fn read_value(pages: &dyn PageStore, val: &ValRef) -> Result<Vec<u8>> {
 /// An ordered scan from a start key.
 pub struct Cursor<'a> {
     pages: &'a dyn PageStore,
-    stack: Vec<(Vec<(Vec<u8>, PageId)>, usize)>,
+    stack: Vec<(Children, usize)>,
     leaf: Vec<LeafEntry>,
     pos: usize,
     buf: Vec<u8>,

@@ -160,7 +160,7 @@ impl View<'_> {
         &self,
         start: &[u8],
         end: Option<&[u8]>,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        visit: &mut state::Visitor<'_>,
     ) -> Result<()> {
         self.state.scan(self.pages, start, end, visit)
     }

@@ -18,6 +18,9 @@ use crate::Result;
 /// A key or value held in memory.
 pub type Bytes = Arc<[u8]>;
 
+/// A scan callback: gets a key and its value, returns whether to go on.
+pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool> + 'a;
+
 /// Changes since a point: `None` is a deletion.
 pub type Layer = imbl::OrdMap<Bytes, Option<Bytes>>;
 
@@ -117,7 +120,7 @@ impl State {
         pages: &dyn PageStore,
         start: &[u8],
         end: Option<&[u8]>,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        visit: &mut Visitor<'_>,
     ) -> Result<()> {
         let bounds = || {
             (

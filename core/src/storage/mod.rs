@@ -82,6 +82,11 @@ pub trait LogFile: Send + Sync {
     /// The current length in bytes, including appends not yet synced.
     fn len(&self) -> StorageResult<u64>;
 
+    /// Whether the file is empty.
+    fn is_empty(&self) -> StorageResult<bool> {
+        Ok(self.len()? == 0)
+    }
+
     /// Reads exactly `buf.len()` bytes at `offset`. Reading past `len()` is
     /// [`StorageError::LogOutOfRange`].
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> StorageResult<()>;
