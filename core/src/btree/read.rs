@@ -10,6 +10,9 @@ use crate::{Error, Result};
 pub const OVERFLOW_HEADER: usize = 16;
 
 /// Looks `key` up in the tree rooted at `root` (0 = empty).
+///
+/// Searches each page's bytes in place (no node is decoded into owned
+/// entries), checking the checksum of every page it reads.
 pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<ValRef>> {
     if root == 0 {
         return Ok(None);
@@ -17,15 +20,57 @@ pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<Val
     let mut buf = vec![0u8; pages.page_size()];
     let mut id = root;
     for _ in 0..MAX_DEPTH {
-        match node::read(pages, id, &mut buf)? {
-            Node::Branch(children) => id = children[child_for(&children, key)].1,
-            Node::Leaf(entries) => {
-                return Ok(entries
-                    .binary_search_by(|e| e.key.as_slice().cmp(key))
-                    .ok()
-                    .map(|i| entries[i].val.clone()));
+        pages.read_page(id, &mut buf)?;
+        let kind = if buf[4] == PageKind::Branch as u8 {
+            PageKind::Branch
+        } else {
+            PageKind::Leaf
+        };
+        page::check(id, &buf, kind)?;
+        let mut r = Reader::new(&buf, 6, id);
+        let count = r.u16()? as usize;
+        if kind == PageKind::Branch {
+            if count == 0 {
+                return Err(Error::corrupt(format!(
+                    "page {id}: branch without children"
+                )));
+            }
+            let mut child = r.u64()?;
+            for _ in 1..count {
+                let klen = r.u16()? as usize;
+                let k = r.bytes(klen)?;
+                let c = r.u64()?;
+                if k > key {
+                    break;
+                }
+                child = c;
+            }
+            id = child;
+            continue;
+        }
+        for _ in 0..count {
+            let klen = r.u16()? as usize;
+            let k = r.bytes(klen)?;
+            let val = match r.u8()? {
+                0 => {
+                    let vlen = r.u32()? as usize;
+                    let v = r.bytes(vlen)?;
+                    (k == key).then(|| ValRef::Inline(v.to_vec()))
+                }
+                1 => {
+                    let (len, first) = (r.u64()?, r.u64()?);
+                    (k == key).then_some(ValRef::Overflow { len, first })
+                }
+                t => return Err(Error::corrupt(format!("page {id}: unknown value tag {t}"))),
+            };
+            if val.is_some() {
+                return Ok(val);
+            }
+            if k > key {
+                return Ok(None);
             }
         }
+        return Ok(None);
     }
     Err(Error::corrupt(format!(
         "tree under page {root} is deeper than {MAX_DEPTH} levels"
