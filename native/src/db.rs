@@ -20,11 +20,19 @@ pub struct Options {
     pub checkpoint_bytes: u64,
     /// Page size for a new database (an existing one keeps its own).
     pub page_size: usize,
+    /// Create the database if the directory holds none; when false, opening
+    /// a missing database is [`Error::NotFound`].
+    pub create: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { durability: Durability::Sync, checkpoint_bytes: 64 << 20, page_size: 4096 }
+        Options {
+            durability: Durability::Sync,
+            checkpoint_bytes: 64 << 20,
+            page_size: 4096,
+            create: true,
+        }
     }
 }
 
@@ -89,6 +97,7 @@ impl Db {
         // the page size is peeked first only to open the store with it.
         let page_size = match data_file_prefix(path, SIZE)? {
             Some(prefix) => peek_page_size(&prefix).unwrap_or(options.page_size),
+            None if !options.create => return Err(Error::NotFound { path: path.into() }),
             None => options.page_size,
         };
         let (storage, lock) = open_storage(path, page_size)?;
@@ -109,8 +118,20 @@ impl Db {
         let worker = std::thread::Builder::new()
             .name("axon-checkpoint".into())
             .spawn(move || checkpoint_loop(worker_db, worker_signal))
-            .map_err(|e| Error::Io { path: path.into(), op: "spawn checkpoint thread", source: e })?;
-        Ok(Db { inner: Arc::new(Inner { db, path: path.into(), signal, worker: Some(worker), _lock: lock }) })
+            .map_err(|e| Error::Io {
+                path: path.into(),
+                op: "spawn checkpoint thread",
+                source: e,
+            })?;
+        Ok(Db {
+            inner: Arc::new(Inner {
+                db,
+                path: path.into(),
+                signal,
+                worker: Some(worker),
+                _lock: lock,
+            }),
+        })
     }
 
     /// The database directory.

@@ -21,6 +21,9 @@ pub enum Error {
     /// handle in this process).
     #[error("database at {} is locked by another process", path.display())]
     Locked { path: PathBuf },
+    /// No database exists at the path and `Options::create` was false.
+    #[error("no database at {}", path.display())]
+    NotFound { path: PathBuf },
     /// A bad argument (a page size, an option value, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -14,6 +14,7 @@
 //! # Ok::<(), axon::Error>(())
 //! ```
 
+pub mod cli;
 pub mod db;
 pub mod error;
 pub mod store;

@@ -77,19 +77,40 @@ impl DbSnapshot {
         filter: Option<&Json>,
         limit: Option<usize>,
     ) -> Result<Vec<Document>> {
+        let mut out = Vec::new();
+        self.scan_each(collection, filter, limit, &mut |doc| {
+            out.push(doc);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Streams the documents matching a JSON filter (`None`: all) to `f` in
+    /// id order, at most `limit` of them, until `f` returns false. Holds one
+    /// document in memory at a time.
+    pub fn scan_each(
+        &self,
+        collection: &str,
+        filter: Option<&Json>,
+        limit: Option<usize>,
+        f: &mut dyn FnMut(Document) -> Result<bool>,
+    ) -> Result<()> {
         let info = self.info(collection)?;
         let filter = match filter {
             Some(f) => Filter::parse(&info.schema, f)?,
             None => Filter::All,
         };
-        let mut out = Vec::new();
+        let mut left = limit.unwrap_or(usize::MAX);
+        if left == 0 {
+            return Ok(());
+        }
         self.visit(&info, &mut |doc| {
-            if filter.matches(&doc) {
-                out.push(doc);
+            if !filter.matches(&doc) {
+                return Ok(true);
             }
-            Ok(limit.is_none_or(|l| out.len() < l))
-        })?;
-        Ok(out)
+            left -= 1;
+            Ok(f(doc)? && left > 0)
+        })
     }
 
     /// Calls `f` with each document of a collection in id order until it returns false.
