@@ -20,9 +20,11 @@ Errors are printed on stderr as `error: <message>`.";
 #[derive(Debug, Parser)]
 #[command(name = "axon", version, after_help = EXIT_STATUS_HELP)]
 pub struct Cli {
-    /// Database directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub db: PathBuf,
+    /// Database directory. `put` and `collection create` create it if
+    /// missing; the other commands need an existing database. Required by
+    /// every command but `demo`.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub db: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -78,6 +80,11 @@ pub enum Command {
     /// Check the integrity of pages, WAL and documents.
     #[command(after_help = EXIT_STATUS_HELP)]
     Verify,
+    /// Build a knowledge base from the bundled project docs and answer a few
+    /// questions (keyword retrieval; uses --db if given, else a temporary
+    /// directory).
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Demo,
 }
 
 /// `axon collection ...`.

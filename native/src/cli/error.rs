@@ -25,6 +25,11 @@ impl CliError {
     }
 
     /// Any other failure (exit status 2).
+    /// Bad usage of the command line (exit status 1).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::not_found(message)
+    }
+
     pub fn failed(message: impl Into<String>) -> Self {
         CliError {
             code: EXIT_FAILURE,

@@ -14,6 +14,7 @@
 
 pub mod args;
 mod commands;
+mod demo;
 pub mod error;
 mod json_io;
 mod put;
@@ -29,6 +30,12 @@ use crate::{Db, Options};
 /// Runs a parsed command line against stdin, stdout and stderr.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     install_panic_hook();
+    if let Command::Demo = cli.command {
+        return demo::run(cli.db.as_deref(), &mut io::stdout().lock()).map(|_| ExitCode::SUCCESS);
+    }
+    let Some(path) = cli.db.as_deref() else {
+        return Err(CliError::usage("--db DIR is required for this command"));
+    };
     let mut options = Options::default();
     if let Command::Put(put) = &cli.command {
         options.durability = put.durability;
@@ -41,7 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         &cli.command,
         Command::Put(_) | Command::Collection(CollectionCommand::Create { .. })
     );
-    let db = Db::open_with(&cli.db, options)?;
+    let db = Db::open_with(path, options)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match &cli.command {
@@ -57,6 +64,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Stats => commands::stats(&db, &mut out)?,
         Command::Checkpoint => commands::checkpoint(&db, &mut out)?,
         Command::Verify => commands::verify(&db, &mut out, &mut io::stderr())?,
+        Command::Demo => {} // handled above
     }
     out.flush().map_err(error::stdout_error)?;
     Ok(ExitCode::SUCCESS)
