@@ -89,8 +89,8 @@ fn check_recovery(
 
 #[test]
 fn crash_at_every_sync_point() {
-    const COMMITS: usize = 40;
-    for seed in 0..2u64 {
+    const COMMITS: usize = 60;
+    for seed in 0..4u64 {
         let clean = SimDisk::new(1024);
         let (states, _) = run(&clean, seed, COMMITS, Durability::Sync);
         assert_eq!(states.len(), COMMITS + 2);
@@ -118,7 +118,7 @@ fn crash_at_every_sync_point() {
 #[test]
 fn crash_at_random_writes() {
     const COMMITS: usize = 40;
-    for seed in 10..14u64 {
+    for seed in 10..16u64 {
         let clean = SimDisk::new(1024);
         run(&clean, seed, COMMITS, Durability::Sync);
         let (_, writes) = clean.counters();

@@ -151,3 +151,10 @@ impl Db {
         Ok(report)
     }
 }
+
+/// `Db` and snapshots must stay shareable across threads.
+const _: () = {
+    const fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<Db>();
+    shareable::<DbSnapshot>();
+};
