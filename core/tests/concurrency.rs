@@ -56,6 +56,15 @@ fn readers_see_consistent_stable_snapshots_under_writes_and_checkpoints() {
             durability,
             checkpoint_bytes: 8 << 10,
             checkpoint_hook: None,
+            // Exercise the group-commit leader's wait as well.
+            group_commit_wait: Some(Arc::new(|joined: &dyn Fn() -> bool| {
+                for _ in 0..20 {
+                    if joined() {
+                        break;
+                    }
+                    std::thread::yield_now();
+                }
+            })),
         };
         let db = Db::open(Storage::in_memory(1024), opts).unwrap();
         let schema = Schema::from_json(

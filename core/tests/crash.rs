@@ -15,7 +15,7 @@ fn opts(durability: Durability) -> EngineOptions {
     EngineOptions {
         durability,
         checkpoint_bytes: 6000,
-        checkpoint_hook: None,
+        ..Default::default()
     }
 }
 

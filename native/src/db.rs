@@ -4,6 +4,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use axon_core::engine::{Durability, EngineOptions};
 use axon_core::superblock::{peek_page_size, SIZE};
@@ -111,6 +112,7 @@ impl Db {
                 m.lock().unwrap_or_else(|e| e.into_inner()).wanted = true;
                 cv.notify_all();
             })),
+            group_commit_wait: Some(Arc::new(group_commit_wait)),
         };
         let db = axon_core::Db::open(storage, engine_options)?;
         let worker_db = db.clone();
@@ -137,6 +139,21 @@ impl Db {
     /// The database directory.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+}
+
+/// Longest a group-commit leader waits for other committers to append.
+const GROUP_COMMIT_MAX_WAIT: Duration = Duration::from_micros(200);
+
+/// Lets the threads that are committing (and those just released by the
+/// previous sync, which come straight back) append before the leader syncs:
+/// yield until they have, for at most [`GROUP_COMMIT_MAX_WAIT`]. Measured
+/// on 2 cores with 8 writers, this raised group-commit throughput by about
+/// a fifth over syncing at once (docs/benchmarks.md).
+fn group_commit_wait(joined: &dyn Fn() -> bool) {
+    let start = Instant::now();
+    while !joined() && start.elapsed() < GROUP_COMMIT_MAX_WAIT {
+        std::thread::yield_now();
     }
 }
 

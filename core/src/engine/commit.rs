@@ -1,12 +1,28 @@
 //! The commit path: validate in a closure, log one frame, apply, publish.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::state::{Bytes, State};
-use super::{lock, Durability, Engine, KvOp, View};
+use super::{lock, Durability, Engine, KvOp, View, Waiter};
 use crate::catalog::{Catalog, CATALOG_KEY};
 use crate::{codec, wal, Result};
+
+/// Counts a thread inside a section for as long as it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn enter(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::AcqRel);
+        Counted(n)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Applies logged operations to a state, producing the state at `lsn`.
 pub(super) fn apply(base: &State, ops: &[KvOp], lsn: u64) -> Result<State> {
@@ -44,6 +60,9 @@ impl Engine {
     ) -> Result<(u64, T)> {
         self.check_poison()?;
         let sh = &*self.shared;
+        let _inside = Counted::enter(&sh.in_commit);
+        sh.peak_committers
+            .fetch_max(sh.in_commit.load(Ordering::Acquire), Ordering::AcqRel);
         let mut w = lock(&sh.writer);
         self.check_poison()?;
         let (ops, out) = build(&View {
@@ -61,6 +80,7 @@ impl Engine {
             return self.poison(e.into());
         }
         w.wal.max_lsn[seg] = Some(lsn);
+        sh.appended_lsn.store(lsn, Ordering::Release);
         w.wal.since_checkpoint += frame.len() as u64;
         w.state = next.clone();
         let want_checkpoint = w.wal.since_checkpoint >= sh.opts.checkpoint_bytes;
@@ -95,37 +115,70 @@ impl Engine {
     }
 
     /// Group commit: returns once a WAL sync covers `lsn`. Whoever finds no
-    /// sync running leads one for everything appended so far; the rest wait.
+    /// sync running leads one for everything appended so far; the rest wait
+    /// for it and are then woken one by one on their own condition variables.
     fn wait_durable(&self, lsn: u64) -> Result<()> {
         let sh = &*self.shared;
-        let mut s = lock(&sh.sync);
         loop {
-            if s.synced >= lsn {
+            if sh.synced_lsn.load(Ordering::Acquire) >= lsn {
                 return Ok(());
             }
             self.check_poison()?;
-            if s.syncing {
-                s = sh.sync_cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            if sh
+                .syncing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                let me = Arc::new(Waiter::default());
+                lock(&sh.waiters).push(me.clone());
+                // Registered before this check: a leader that finishes after
+                // it will wake us; one that finished before it is seen here.
+                if sh.syncing.load(Ordering::Acquire) && sh.synced_lsn.load(Ordering::Acquire) < lsn
+                {
+                    let mut woken = lock(&me.woken);
+                    while !*woken {
+                        woken = me.cv.wait(woken).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
                 continue;
             }
-            s.syncing = true;
-            drop(s);
-            let (target, seg) = {
-                let w = lock(&sh.writer);
-                (w.state.clone(), w.wal.active)
-            };
-            let r = sh.logs[seg].sync();
-            s = lock(&sh.sync);
-            s.syncing = false;
-            if let Err(e) = r {
-                drop(s);
-                return self.poison(e.into());
-            }
-            if target.lsn > s.synced {
-                s.synced = target.lsn;
-                self.publish(&target);
-            }
-            sh.sync_cv.notify_all();
+            let r = self.lead_group_sync();
+            sh.syncing.store(false, Ordering::Release);
+            self.wake_waiters();
+            r?;
         }
+    }
+
+    /// One group sync: optionally let more commits join, sync the active
+    /// segment, publish what it covers.
+    fn lead_group_sync(&self) -> Result<()> {
+        let sh = &*self.shared;
+        if let Some(wait) = &sh.opts.group_commit_wait {
+            // Wait until as many commits are pending as threads recently
+            // committed at once (threads the last sync released come
+            // straight back with their next commit).
+            let want = sh.peak_committers.load(Ordering::Acquire) as u64;
+            if want > 1 {
+                wait(&|| {
+                    let pending = sh.appended_lsn.load(Ordering::Acquire)
+                        - sh.synced_lsn.load(Ordering::Acquire);
+                    pending >= want
+                });
+            }
+        }
+        let (target, seg) = {
+            let w = lock(&sh.writer);
+            (w.state.clone(), w.wal.active)
+        };
+        if let Err(e) = sh.logs[seg].sync() {
+            return self.poison(e.into());
+        }
+        let now = sh.in_commit.load(Ordering::Acquire);
+        let peak = sh.peak_committers.load(Ordering::Acquire);
+        sh.peak_committers
+            .store(now.max(peak.saturating_sub(1)), Ordering::Release);
+        self.publish(&target);
+        sh.synced_lsn.fetch_max(target.lsn, Ordering::AcqRel);
+        Ok(())
     }
 }

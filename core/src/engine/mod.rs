@@ -13,7 +13,7 @@ mod open;
 pub mod state;
 mod verify;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, Weak};
 
 pub use state::{Bytes, State, TreeVersion};
@@ -56,6 +56,13 @@ impl std::str::FromStr for Durability {
 /// calls [`Engine::checkpoint`] when it suits it (a native thread, say).
 pub type CheckpointHook = Arc<dyn Fn() + Send + Sync>;
 
+/// Called by the group-commit leader (`Batch` durability) before it syncs,
+/// outside all locks, when other threads are committing too. It may wait a
+/// short, bounded time, for example until `joined()` is true: every thread
+/// inside a commit has appended its frame and is waiting for the sync. Core
+/// has no clock, so how long to wait is the platform's choice.
+pub type GroupCommitWait = Arc<dyn Fn(&dyn Fn() -> bool) + Send + Sync>;
+
 /// Engine settings.
 #[derive(Clone)]
 pub struct EngineOptions {
@@ -66,6 +73,9 @@ pub struct EngineOptions {
     /// Who runs checkpoints. `None`: the commit that crosses the threshold
     /// runs it itself before returning.
     pub checkpoint_hook: Option<CheckpointHook>,
+    /// How a group-commit leader lets more commits join its sync. `None`:
+    /// it syncs at once.
+    pub group_commit_wait: Option<GroupCommitWait>,
 }
 
 impl Default for EngineOptions {
@@ -74,6 +84,7 @@ impl Default for EngineOptions {
             durability: Durability::Sync,
             checkpoint_bytes: 64 << 20,
             checkpoint_hook: None,
+            group_commit_wait: None,
         }
     }
 }
@@ -101,9 +112,12 @@ struct Writer {
     wal: WalState,
 }
 
-struct SyncState {
-    synced: u64,
-    syncing: bool,
+/// A committer waiting for a group sync; the leader wakes each one on its
+/// own condition variable, so wake-ups do not queue on one mutex.
+#[derive(Default)]
+struct Waiter {
+    woken: Mutex<bool>,
+    cv: Condvar,
 }
 
 struct CkptState {
@@ -122,12 +136,21 @@ struct Shared {
     opts: EngineOptions,
     writer: Mutex<Writer>,
     published: RwLock<Arc<State>>,
-    sync: Mutex<SyncState>,
-    sync_cv: Condvar,
+    /// Whether a group sync is running, and who waits for it.
+    syncing: AtomicBool,
+    waiters: Mutex<Vec<Arc<Waiter>>>,
     ckpt: Mutex<CkptState>,
     versions: Mutex<Vec<Weak<TreeVersion>>>,
     poisoned: AtomicBool,
     ckpt_requested: AtomicBool,
+    /// Threads inside `commit`.
+    in_commit: AtomicUsize,
+    /// LSN of the last frame appended, and of the last one a group sync covered.
+    appended_lsn: AtomicU64,
+    synced_lsn: AtomicU64,
+    /// Recent peak of `in_commit`, lowered by one per group sync: how many
+    /// commits a group sync can expect to gather.
+    peak_committers: AtomicUsize,
 }
 
 /// A handle to an open engine; clones share it.
@@ -247,8 +270,16 @@ impl Engine {
 
     fn poison<T>(&self, e: Error) -> Result<T> {
         self.shared.poisoned.store(true, Ordering::Release);
-        self.shared.sync_cv.notify_all();
+        self.wake_waiters();
         Err(e)
+    }
+
+    fn wake_waiters(&self) {
+        let waiters = std::mem::take(&mut *lock(&self.shared.waiters));
+        for w in waiters {
+            *lock(&w.woken) = true;
+            w.cv.notify_one();
+        }
     }
 
     fn publish(&self, state: &Arc<State>) {

@@ -1,11 +1,11 @@
 //! Opening an engine: superblock choice, free list, WAL replay, tail repair.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::commit::apply;
 use super::state::{Changes, State, TreeVersion};
-use super::{CkptState, Engine, EngineOptions, KvOp, Shared, SyncState, WalState, Writer};
+use super::{CkptState, Engine, EngineOptions, KvOp, Shared, WalState, Writer};
 use crate::catalog::{Catalog, CATALOG_KEY};
 use crate::freelist::{self, Allocator};
 use crate::storage::{PageStore, Storage};
@@ -183,11 +183,8 @@ impl Engine {
                 },
             }),
             published: RwLock::new(state),
-            sync: Mutex::new(SyncState {
-                synced: lsn,
-                syncing: false,
-            }),
-            sync_cv: Condvar::new(),
+            syncing: AtomicBool::new(false),
+            waiters: Mutex::new(Vec::new()),
             ckpt: Mutex::new(CkptState {
                 sb,
                 alloc,
@@ -197,6 +194,10 @@ impl Engine {
             versions: Mutex::new(vec![Arc::downgrade(&tree)]),
             poisoned: AtomicBool::new(false),
             ckpt_requested: AtomicBool::new(false),
+            in_commit: AtomicUsize::new(0),
+            appended_lsn: AtomicU64::new(lsn),
+            synced_lsn: AtomicU64::new(lsn),
+            peak_committers: AtomicUsize::new(0),
         };
         Ok(Engine {
             shared: Arc::new(shared),

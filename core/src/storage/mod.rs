@@ -95,6 +95,9 @@ pub trait LogFile: Send + Sync {
     /// crash of the process. Durable against power loss only after `sync`:
     /// until then a power loss may keep any prefix of the unsynced bytes,
     /// possibly followed by garbage up to the length they would have had.
+    /// After a crash (of the process or the machine) the file may also be
+    /// longer than the data appended, the extra bytes being zeros: an
+    /// implementation may write space ahead of the data (preallocation).
     fn append(&self, data: &[u8]) -> StorageResult<()>;
 
     /// Cuts the file to `len` bytes (`len <= len()`). Durable after `sync`;

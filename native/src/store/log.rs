@@ -17,8 +17,22 @@ use crate::error::{Error, Result};
 pub struct FileLog {
     path: PathBuf,
     file: File,
-    len: Mutex<u64>,
+    state: Mutex<Extent>,
 }
+
+/// The logical length (end of appended data) and the physical length. Space
+/// past the logical end is pre-written with zeros in [`PREALLOCATE`] steps,
+/// so that appends overwrite allocated blocks and `fdatasync` need not
+/// journal a new file size on every commit. Readers of the log (recovery)
+/// see the zeros as a torn tail and cut them off.
+#[derive(Debug, Clone, Copy)]
+struct Extent {
+    len: u64,
+    allocated: u64,
+}
+
+/// Bytes of zeros written ahead of the data at a time.
+const PREALLOCATE: u64 = 1 << 20;
 
 impl FileLog {
     /// Opens the log file at `path`, creating it empty if missing.
@@ -37,7 +51,10 @@ impl FileLog {
         Ok(FileLog {
             path: path.to_path_buf(),
             file,
-            len: Mutex::new(len),
+            state: Mutex::new(Extent {
+                len,
+                allocated: len,
+            }),
         })
     }
 
@@ -53,8 +70,8 @@ impl FileLog {
         }
     }
 
-    fn lock(&self, op: &'static str) -> StorageResult<MutexGuard<'_, u64>> {
-        self.len.lock().map_err(|_| StorageError::Io {
+    fn lock(&self, op: &'static str) -> StorageResult<MutexGuard<'_, Extent>> {
+        self.state.lock().map_err(|_| StorageError::Io {
             op,
             message: "lock poisoned".into(),
         })
@@ -107,11 +124,11 @@ fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> 
 
 impl LogFile for FileLog {
     fn len(&self) -> StorageResult<u64> {
-        Ok(*self.lock("len")?)
+        Ok(self.lock("len")?.len)
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> StorageResult<()> {
-        let size = *self.lock("read_at")?;
+        let size = self.lock("read_at")?.len;
         let len = buf.len() as u64;
         match offset.checked_add(len) {
             Some(end) if end <= size => {}
@@ -124,8 +141,9 @@ impl LogFile for FileLog {
     }
 
     fn append(&self, data: &[u8]) -> StorageResult<()> {
-        let mut len = self.lock("append")?;
-        let end = len
+        let mut st = self.lock("append")?;
+        let end = st
+            .len
             .checked_add(data.len() as u64)
             .ok_or_else(|| StorageError::Io {
                 op: "append",
@@ -134,35 +152,55 @@ impl LogFile for FileLog {
         if data.is_empty() {
             return Ok(());
         }
-        if let Err(e) = write_all_at(&self.file, data, *len) {
-            // Best effort: drop a partial write so the file keeps its length.
-            let _ = self.file.set_len(*len);
+        if end > st.allocated {
+            let target = end.div_ceil(PREALLOCATE) * PREALLOCATE;
+            let zeros = vec![0u8; (target - st.allocated) as usize];
+            write_all_at(&self.file, &zeros, st.allocated)
+                .map_err(|e| self.io_err("preallocate", e))?;
+            st.allocated = target;
+        }
+        if let Err(e) = write_all_at(&self.file, data, st.len) {
             return Err(self.io_err("append", e));
         }
-        *len = end;
+        st.len = end;
         Ok(())
     }
 
     fn truncate(&self, new_len: u64) -> StorageResult<()> {
-        let mut len = self.lock("truncate")?;
-        if new_len > *len {
+        let mut st = self.lock("truncate")?;
+        if new_len > st.len {
             return Err(StorageError::LogOutOfRange {
                 offset: new_len,
                 len: 0,
-                size: *len,
+                size: st.len,
             });
         }
         self.file
             .set_len(new_len)
             .map_err(|e| self.io_err("truncate", e))?;
-        *len = new_len;
+        *st = Extent {
+            len: new_len,
+            allocated: new_len,
+        };
         Ok(())
     }
 
     fn sync(&self) -> StorageResult<()> {
-        // Hold the lock so the sync covers every append that returned.
-        let _len = self.lock("sync")?;
+        // No lock: appends that returned before this call are in the file and
+        // covered; appends racing with it are covered by a later sync.
         self.file.sync_data().map_err(|e| self.io_err("fsync", e))
+    }
+}
+
+impl Drop for FileLog {
+    fn drop(&mut self) {
+        // A clean close leaves the file at its logical length; after a crash
+        // the preallocated zeros remain and recovery cuts them off.
+        if let Ok(st) = self.state.lock() {
+            if st.allocated > st.len {
+                let _ = self.file.set_len(st.len);
+            }
+        }
     }
 }
 
@@ -186,13 +224,20 @@ mod tests {
     }
 
     #[test]
-    fn file_length_follows_appends_and_truncates() {
+    fn preallocation_keeps_the_logical_length_and_is_cut_on_close() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal.log");
         let l = FileLog::open(&path).unwrap();
         l.append(&[1; 100]).unwrap();
         l.append(&[]).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), 100);
+        assert_eq!(l.len().unwrap(), 100);
+        // Zeros are written ahead of the data, so the file is longer.
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), PREALLOCATE);
+        let mut tail = [9u8; 10];
+        assert!(
+            l.read_at(95, &mut tail).is_err(),
+            "reads stop at the logical end"
+        );
         l.truncate(40).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 40);
         assert!(matches!(
@@ -203,6 +248,14 @@ mod tests {
         assert!(l.read_at(u64::MAX, &mut buf).is_err());
         assert!(l.read_at(u64::MAX, &mut []).is_err());
         l.read_at(40, &mut []).unwrap();
+        l.append(&vec![2u8; PREALLOCATE as usize + 10]).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 2 * PREALLOCATE);
         l.sync().unwrap();
+        drop(l);
+        // A clean close cuts the zeros; a crash would leave them for recovery.
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            40 + PREALLOCATE + 10
+        );
     }
 }
