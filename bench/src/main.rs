@@ -548,6 +548,7 @@ fn main() {
         "bulk-load" => bulk_load(&ctx),
         "recovery" => recovery(&ctx),
         "open-time" => open_time(&ctx),
+        "load-only" => load_only(&ctx),
         "all" => {
             commit_sync(&ctx);
             group_commit(&ctx);
@@ -561,4 +562,24 @@ fn main() {
         }
     }
     ctx.cleanup(&ctx.work);
+}
+
+/// Axon's side of `bulk-load` alone (for profiling).
+fn load_only(ctx: &Ctx) {
+    let n = ctx.args.n.unwrap_or(100_000);
+    let batch = ctx.args.batch;
+    let docs = axon_side::docs(0..n, DIM);
+    let dir = fresh(&ctx.work, "load-only");
+    let db = axon_side::create(&dir, ctx.args.durability, ctx.args.checkpoint_bytes, DIM);
+    let t = std::time::Instant::now();
+    let load = axon_side::load_batches(&db, docs, batch as usize, true);
+    println!(
+        "load-only: {n} docs in {:.3} s ({:.0} rows/s) load {:?} checkpoint {:?}",
+        t.elapsed().as_secs_f64(),
+        n as f64 / t.elapsed().as_secs_f64(),
+        load.load,
+        load.checkpoint
+    );
+    drop(db);
+    ctx.cleanup(&dir);
 }

@@ -69,30 +69,23 @@ pub fn max_inline_entry(page_size: usize) -> usize {
 
 /// Encodes a node into `buf` (one page) and seals it for page `id`.
 pub fn encode(node: &Node, id: PageId, buf: &mut [u8]) {
-    buf.fill(0);
-    let kind = match node {
-        Node::Leaf(entries) => {
-            let mut w = Writer::new(buf, 6);
-            w.u16(entries.len() as u16);
-            for e in entries {
-                w.u16(e.key.len() as u16);
-                w.bytes(&e.key);
-                match &e.val {
-                    ValRef::Inline(v) => {
-                        w.u8(0);
-                        w.u32(v.len() as u32);
-                        w.bytes(v);
-                    }
-                    ValRef::Overflow { len, first } => {
-                        w.u8(1);
-                        w.u64(*len);
-                        w.u64(*first);
-                    }
-                }
-            }
-            PageKind::Leaf
-        }
+    match node {
+        Node::Leaf(entries) => encode_leaf(
+            entries.iter().map(|e| {
+                let val = match &e.val {
+                    ValRef::Inline(v) => ValView::Inline(v),
+                    ValRef::Overflow { len, first } => ValView::Overflow {
+                        len: *len,
+                        first: *first,
+                    },
+                };
+                (e.key.as_slice(), val)
+            }),
+            id,
+            buf,
+        ),
         Node::Branch(children) => {
+            buf.fill(0);
             let mut w = Writer::new(buf, 6);
             w.u16(children.len() as u16);
             w.u64(children[0].1);
@@ -101,10 +94,47 @@ pub fn encode(node: &Node, id: PageId, buf: &mut [u8]) {
                 w.bytes(k);
                 w.u64(*c);
             }
-            PageKind::Branch
+            page::seal(id, PageKind::Branch, buf);
         }
-    };
-    page::seal(id, kind, buf);
+    }
+}
+
+/// A leaf value as [`encode_leaf`] takes it: borrowed, not owned.
+#[derive(Debug, Clone, Copy)]
+pub enum ValView<'a> {
+    /// The value's bytes, stored in the leaf.
+    Inline(&'a [u8]),
+    /// Where an overflow chain holds the value.
+    Overflow { len: u64, first: PageId },
+}
+
+/// Encodes a leaf from borrowed entries (in key order) into `buf` and seals
+/// it for page `id`. The entries must fit (see [`LeafEntry::size`]).
+pub fn encode_leaf<'a>(
+    entries: impl ExactSizeIterator<Item = (&'a [u8], ValView<'a>)>,
+    id: PageId,
+    buf: &mut [u8],
+) {
+    buf.fill(0);
+    let mut w = Writer::new(buf, 6);
+    w.u16(entries.len() as u16);
+    for (key, val) in entries {
+        w.u16(key.len() as u16);
+        w.bytes(key);
+        match val {
+            ValView::Inline(v) => {
+                w.u8(0);
+                w.u32(v.len() as u32);
+                w.bytes(v);
+            }
+            ValView::Overflow { len, first } => {
+                w.u8(1);
+                w.u64(len);
+                w.u64(first);
+            }
+        }
+    }
+    page::seal(id, PageKind::Leaf, buf);
 }
 
 /// Reads and decodes tree page `id`, checking checksum, kind and key order.

@@ -6,7 +6,12 @@
 //! durable superblock or live reader can reach them. Nodes left empty vanish;
 //! a root with one child is replaced by that child.
 
-use super::node::{self, branch_entry_size, max_inline_entry, LeafEntry, Node, ValRef, HEADER};
+use std::borrow::Cow;
+
+use super::node::{
+    self, branch_entry_size, encode_leaf, max_inline_entry, LeafEntry, Node, ValRef, ValView,
+    HEADER,
+};
 use super::read::{overflow_pages, OVERFLOW_HEADER};
 use super::MAX_DEPTH;
 use crate::freelist::Allocator;
@@ -33,6 +38,54 @@ pub struct TreeWriter<'a> {
 
 type Changes<'c> = [(&'c [u8], Change<'c>)];
 
+/// A leaf entry being merged: old entries own their bytes (moved out of the
+/// decoded page), new ones borrow them from the changes, so values are
+/// copied once, into the page.
+struct Entry<'c> {
+    key: Cow<'c, [u8]>,
+    val: Val<'c>,
+}
+
+enum Val<'c> {
+    Inline(Cow<'c, [u8]>),
+    Overflow { len: u64, first: PageId },
+}
+
+impl Entry<'_> {
+    fn size(&self) -> usize {
+        2 + self.key.len()
+            + 1
+            + match &self.val {
+                Val::Inline(v) => 4 + v.len(),
+                Val::Overflow { .. } => 16,
+            }
+    }
+
+    fn view(&self) -> (&[u8], ValView<'_>) {
+        let val = match &self.val {
+            Val::Inline(v) => ValView::Inline(v),
+            Val::Overflow { len, first } => ValView::Overflow {
+                len: *len,
+                first: *first,
+            },
+        };
+        (&self.key, val)
+    }
+}
+
+impl From<LeafEntry> for Entry<'_> {
+    fn from(e: LeafEntry) -> Self {
+        let val = match e.val {
+            ValRef::Inline(v) => Val::Inline(Cow::Owned(v)),
+            ValRef::Overflow { len, first } => Val::Overflow { len, first },
+        };
+        Entry {
+            key: Cow::Owned(e.key),
+            val,
+        }
+    }
+}
+
 impl<'a> TreeWriter<'a> {
     /// A writer over `pages`.
     pub fn new(pages: &'a dyn PageStore, alloc: &'a mut Allocator) -> Self {
@@ -52,7 +105,7 @@ impl<'a> TreeWriter<'a> {
 
     /// Merges `changes` (sorted by key, keys unique) into the tree at `root`
     /// (0 = empty) and returns the new root (0 = empty).
-    pub fn apply(&mut self, root: PageId, changes: &Changes<'_>) -> Result<PageId> {
+    pub fn apply<'c>(&mut self, root: PageId, changes: &'c Changes<'c>) -> Result<PageId> {
         if changes.is_empty() {
             return Ok(root);
         }
@@ -84,10 +137,10 @@ impl<'a> TreeWriter<'a> {
         }
     }
 
-    fn merge_node(
+    fn merge_node<'c>(
         &mut self,
         id: PageId,
-        changes: &Changes<'_>,
+        changes: &'c Changes<'c>,
         depth: usize,
     ) -> Result<Vec<(Vec<u8>, PageId)>> {
         if depth > MAX_DEPTH {
@@ -128,25 +181,29 @@ impl<'a> TreeWriter<'a> {
         }
     }
 
-    fn merge_leaf(&mut self, old: Vec<LeafEntry>, changes: &Changes<'_>) -> Result<Vec<LeafEntry>> {
+    fn merge_leaf<'c>(
+        &mut self,
+        old: Vec<LeafEntry>,
+        changes: &'c Changes<'c>,
+    ) -> Result<Vec<Entry<'c>>> {
         let mut out = Vec::with_capacity(old.len() + changes.len());
         let mut old = old.into_iter().peekable();
         for &(key, change) in changes {
             while let Some(e) = old.next_if(|e| e.key.as_slice() < key) {
-                out.push(e);
+                out.push(e.into());
             }
             if let Some(e) = old.next_if(|e| e.key.as_slice() == key) {
                 self.free_value(&e.val)?;
             }
             if let Change::Put(value) = change {
                 let val = self.store_value(key, value)?;
-                out.push(LeafEntry {
-                    key: key.to_vec(),
+                out.push(Entry {
+                    key: Cow::Borrowed(key),
                     val,
                 });
             }
         }
-        out.extend(old);
+        out.extend(old.map(Entry::from));
         Ok(out)
     }
 
@@ -158,10 +215,10 @@ impl<'a> TreeWriter<'a> {
         Ok(())
     }
 
-    fn store_value(&mut self, key: &[u8], value: &[u8]) -> Result<ValRef> {
+    fn store_value<'c>(&mut self, key: &[u8], value: &'c [u8]) -> Result<Val<'c>> {
         let ps = self.pages.page_size();
         if 2 + key.len() + 1 + 4 + value.len() <= max_inline_entry(ps) {
-            return Ok(ValRef::Inline(value.to_vec()));
+            return Ok(Val::Inline(Cow::Borrowed(value)));
         }
         let per = ps - OVERFLOW_HEADER;
         let ids = (0..value.len().div_ceil(per))
@@ -175,7 +232,7 @@ impl<'a> TreeWriter<'a> {
             page::seal(ids[i], PageKind::Overflow, &mut self.buf);
             self.pages.write_page(ids[i], &self.buf)?;
         }
-        Ok(ValRef::Overflow {
+        Ok(Val::Overflow {
             len: value.len() as u64,
             first: ids[0],
         })
@@ -210,16 +267,16 @@ impl<'a> TreeWriter<'a> {
         runs
     }
 
-    fn pack_leaves(&mut self, entries: Vec<LeafEntry>) -> Result<Vec<(Vec<u8>, PageId)>> {
+    fn pack_leaves(&mut self, entries: Vec<Entry<'_>>) -> Result<Vec<(Vec<u8>, PageId)>> {
         let cap = self.pages.page_size() - HEADER;
-        let sizes: Vec<usize> = entries.iter().map(LeafEntry::size).collect();
+        let sizes: Vec<usize> = entries.iter().map(Entry::size).collect();
         let mut out = Vec::new();
-        let mut entries = entries.into_iter();
         for run in Self::runs(&sizes, cap) {
-            let chunk: Vec<LeafEntry> = entries.by_ref().take(run.len()).collect();
-            let first = chunk[0].key.clone();
-            let id = self.write_node(&Node::Leaf(chunk))?;
-            out.push((first, id));
+            let chunk = &entries[run];
+            let id = self.alloc.alloc(self.pages)?;
+            encode_leaf(chunk.iter().map(Entry::view), id, &mut self.buf);
+            self.pages.write_page(id, &self.buf)?;
+            out.push((chunk[0].key.to_vec(), id));
         }
         Ok(out)
     }

@@ -133,7 +133,9 @@ pub(crate) fn decode_count(bytes: &[u8]) -> Result<u64> {
 /// operation first: any error means nothing is written.
 pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>, Vec<bool>)> {
     let mut catalog: Option<Catalog> = None;
-    let mut docs: HashMap<Vec<u8>, Option<Vec<u8>>> = HashMap::new();
+    // Documents written earlier in this batch: key -> index of their Put in
+    // `ops` (None: deleted), so later operations see them without copies.
+    let mut docs: HashMap<Vec<u8>, Option<usize>> = HashMap::new();
     let mut deltas: BTreeMap<u32, i64> = BTreeMap::new();
     let mut ops = Vec::with_capacity(batch.ops.len() + 2);
     let mut existed = Vec::with_capacity(batch.ops.len());
@@ -149,10 +151,23 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                 .cloned()
                 .ok_or_else(|| Error::CollectionNotFound(name.into()))
         };
-        let load = |key: &[u8]| -> Result<Option<Vec<u8>>> {
+        let load = |docs: &HashMap<Vec<u8>, Option<usize>>,
+                    ops: &[KvOp],
+                    key: &[u8]|
+         -> Result<Option<Vec<u8>>> {
             match docs.get(key) {
-                Some(v) => Ok(v.clone()),
+                Some(Some(i)) => match &ops[*i] {
+                    KvOp::Put { value, .. } => Ok(Some(value.clone())),
+                    _ => Err(Error::corrupt("batch overlay points at a non-put")),
+                },
+                Some(None) => Ok(None),
                 None => Ok(view.get(key)?.map(|b| b.to_vec())),
+            }
+        };
+        let exists = |docs: &HashMap<Vec<u8>, Option<usize>>, key: &[u8]| -> Result<bool> {
+            match docs.get(key) {
+                Some(v) => Ok(v.is_some()),
+                None => Ok(view.get(key)?.is_some()),
             }
         };
         match op {
@@ -190,7 +205,7 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                 let info = lookup(cat, collection)?;
                 validate(&info.schema, doc)?;
                 let key = doc_key(info.id, &doc.id);
-                let was = load(&key)?.is_some();
+                let was = exists(&docs, &key)?;
                 if was && matches!(op, BatchOp::Insert { .. }) {
                     return Err(Error::DuplicateId {
                         collection: collection.clone(),
@@ -198,7 +213,7 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                     });
                 }
                 let bytes = codec::encode(doc)?;
-                docs.insert(key.clone(), Some(bytes.clone()));
+                docs.insert(key.clone(), Some(ops.len()));
                 ops.push(KvOp::Put { key, value: bytes });
                 if !was {
                     *deltas.entry(info.id).or_default() += 1;
@@ -212,7 +227,7 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
             } => {
                 let info = lookup(cat, collection)?;
                 let key = doc_key(info.id, id);
-                let Some(old) = load(&key)? else {
+                let Some(old) = load(&docs, &ops, &key)? else {
                     return Err(Error::NotFound {
                         collection: collection.clone(),
                         id: id.clone(),
@@ -221,14 +236,14 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                 let old: Document = codec::decode(&old, "document")?;
                 let new = old.apply_patch(&info.schema, patch)?;
                 let bytes = codec::encode(&new)?;
-                docs.insert(key.clone(), Some(bytes.clone()));
+                docs.insert(key.clone(), Some(ops.len()));
                 ops.push(KvOp::Put { key, value: bytes });
                 existed.push(true);
             }
             BatchOp::Delete { collection, id } => {
                 let info = lookup(cat, collection)?;
                 let key = doc_key(info.id, id);
-                let was = load(&key)?.is_some();
+                let was = exists(&docs, &key)?;
                 if was {
                     docs.insert(key.clone(), None);
                     ops.push(KvOp::Delete { key });

@@ -84,7 +84,7 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 }
 
 #[cfg(unix)]
-fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
 }
 
@@ -106,7 +106,7 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
 }
 
 #[cfg(windows)]
-fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+pub(crate) fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
     use std::os::windows::fs::FileExt;
     while !buf.is_empty() {
         match file.seek_write(buf, offset) {
@@ -152,7 +152,9 @@ impl LogFile for FileLog {
         if data.is_empty() {
             return Ok(());
         }
-        if end > st.allocated {
+        // Large appends gain nothing from zeros written ahead (journaling the
+        // new size is small next to the data), so only small ones trigger it.
+        if end > st.allocated && (data.len() as u64) < PREALLOCATE / 4 {
             let target = end.div_ceil(PREALLOCATE) * PREALLOCATE;
             let zeros = vec![0u8; (target - st.allocated) as usize];
             write_all_at(&self.file, &zeros, st.allocated)
@@ -163,6 +165,7 @@ impl LogFile for FileLog {
             return Err(self.io_err("append", e));
         }
         st.len = end;
+        st.allocated = st.allocated.max(end);
         Ok(())
     }
 
@@ -248,14 +251,20 @@ mod tests {
         assert!(l.read_at(u64::MAX, &mut buf).is_err());
         assert!(l.read_at(u64::MAX, &mut []).is_err());
         l.read_at(40, &mut []).unwrap();
+        // A large append is written as it is, without zeros ahead of it.
         l.append(&vec![2u8; PREALLOCATE as usize + 10]).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            40 + PREALLOCATE + 10
+        );
+        l.append(&[3u8; 10]).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 2 * PREALLOCATE);
         l.sync().unwrap();
         drop(l);
         // A clean close cuts the zeros; a crash would leave them for recovery.
         assert_eq!(
             std::fs::metadata(&path).unwrap().len(),
-            40 + PREALLOCATE + 10
+            40 + PREALLOCATE + 20
         );
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use axon_core::storage::{PageId, PageStore, StorageError, StorageResult};
 use memmap2::{MmapMut, MmapOptions};
 
+use super::log::write_all_at;
 use crate::error::{Error, Result};
 
 /// A page store on one file, mapped into memory.
@@ -179,18 +180,12 @@ impl PageStore for MmapPageStore {
     }
 
     fn write_page(&self, id: PageId, data: &[u8]) -> StorageResult<()> {
-        let mut state = self.write_state("write_page")?;
+        // Written with pwrite into the page cache that the mapping shares, so
+        // readers see it at once, without a page fault per first touch of a
+        // new page. The read guard keeps a remap (grow) out meanwhile.
+        let state = self.read_state("write_page")?;
         let r = self.range(&state, id, data.len())?;
-        let count = state.pages;
-        let map = state
-            .map
-            .as_mut()
-            .ok_or(StorageError::PageOutOfRange { page: id, count })?;
-        let dst = map
-            .get_mut(r)
-            .ok_or(StorageError::PageOutOfRange { page: id, count })?;
-        dst.copy_from_slice(data);
-        Ok(())
+        write_all_at(&self.file, data, r.start as u64).map_err(|e| self.io_err("write", e))
     }
 
     fn grow(&self, count: u64) -> StorageResult<()> {
@@ -234,22 +229,19 @@ impl PageStore for MmapPageStore {
     }
 
     fn sync(&self) -> StorageResult<()> {
-        // The read guard keeps writes and remaps out while flushing.
-        let state = self.read_state("sync")?;
+        // Pages are written with pwrite, never through the mapping, so the
+        // file's own sync covers them; its metadata too after a grow.
+        let _state = self.read_state("sync")?;
         let grew = self.grown.swap(false, Ordering::AcqRel);
-        let result = (|| {
-            if let Some(map) = &state.map {
-                map.flush().map_err(|e| self.io_err("msync", e))?;
-            }
-            if grew {
-                self.file.sync_all().map_err(|e| self.io_err("fsync", e))?;
-            }
-            Ok(())
-        })();
+        let result = if grew {
+            self.file.sync_all()
+        } else {
+            self.file.sync_data()
+        };
         if result.is_err() && grew {
             self.grown.store(true, Ordering::Release);
         }
-        result
+        result.map_err(|e| self.io_err("fsync", e))
     }
 }
 
