@@ -8,6 +8,7 @@ use crate::catalog::{count_key, doc_key, doc_prefix, Catalog, CollectionInfo, CA
 use crate::engine::{KvOp, View};
 use crate::model::{validate, Document, Schema};
 use crate::{codec, Error, Result};
+use std::sync::Arc;
 
 /// Longest collection name, in bytes.
 pub const MAX_COLLECTION_NAME: usize = 128;
@@ -131,8 +132,39 @@ pub(crate) fn decode_count(bytes: &[u8]) -> Result<u64> {
 
 /// Turns a batch into key-value operations against `view`, checking every
 /// operation first: any error means nothing is written.
-pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>, Vec<bool>)> {
-    let mut catalog: Option<Catalog> = None;
+/// Validates and encodes the batch's documents against `catalog` (a recent
+/// snapshot's), before the writer lock is taken. `None` where that cannot be
+/// done ahead (unknown collection, invalid document: `resolve` then does it
+/// under the lock and reports the error).
+pub(crate) fn prepare(catalog: &Catalog, batch: &WriteBatch) -> Vec<Option<Vec<u8>>> {
+    batch
+        .ops
+        .iter()
+        .map(|op| match op {
+            BatchOp::Insert { collection, doc } | BatchOp::Upsert { collection, doc } => {
+                let info = catalog.collections.get(collection)?;
+                validate(&info.schema, doc).ok()?;
+                codec::encode(doc).ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Turns a batch into key-value operations against `view`, checking every
+/// operation first: any error means nothing is written. `prepared` (from
+/// [`prepare`] against `prepared_for`) is used while the catalog is still the
+/// one it was made against.
+pub(crate) fn resolve(
+    view: &View<'_>,
+    batch: &WriteBatch,
+    prepared_for: &Arc<Catalog>,
+    mut prepared: Vec<Option<Vec<u8>>>,
+) -> Result<(Vec<KvOp>, Vec<bool>)> {
+    let base: &Catalog = &view.state.catalog;
+    let prepared_valid = Arc::ptr_eq(prepared_for, &view.state.catalog);
+    // A copy of the catalog, made only when the batch creates or drops.
+    let mut changed: Option<Catalog> = None;
     // Documents written earlier in this batch: key -> index of their Put in
     // `ops` (None: deleted), so later operations see them without copies.
     let mut docs: HashMap<Vec<u8>, Option<usize>> = HashMap::new();
@@ -140,39 +172,37 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
     let mut ops = Vec::with_capacity(batch.ops.len() + 2);
     let mut existed = Vec::with_capacity(batch.ops.len());
 
-    for op in &batch.ops {
-        if catalog.is_none() {
-            catalog = Some((*view.state.catalog).clone());
+    let load = |docs: &HashMap<Vec<u8>, Option<usize>>,
+                ops: &[KvOp],
+                key: &[u8]|
+     -> Result<Option<Vec<u8>>> {
+        match docs.get(key) {
+            Some(Some(i)) => match &ops[*i] {
+                KvOp::Put { value, .. } => Ok(Some(value.clone())),
+                _ => Err(Error::corrupt("batch overlay points at a non-put")),
+            },
+            Some(None) => Ok(None),
+            None => Ok(view.get(key)?.map(|b| b.to_vec())),
         }
-        let cat = catalog.as_mut().expect("set above");
-        let lookup = |cat: &Catalog, name: &str| -> Result<CollectionInfo> {
-            cat.collections
-                .get(name)
-                .cloned()
-                .ok_or_else(|| Error::CollectionNotFound(name.into()))
-        };
-        let load = |docs: &HashMap<Vec<u8>, Option<usize>>,
-                    ops: &[KvOp],
-                    key: &[u8]|
-         -> Result<Option<Vec<u8>>> {
-            match docs.get(key) {
-                Some(Some(i)) => match &ops[*i] {
-                    KvOp::Put { value, .. } => Ok(Some(value.clone())),
-                    _ => Err(Error::corrupt("batch overlay points at a non-put")),
-                },
-                Some(None) => Ok(None),
-                None => Ok(view.get(key)?.map(|b| b.to_vec())),
-            }
-        };
-        let exists = |docs: &HashMap<Vec<u8>, Option<usize>>, key: &[u8]| -> Result<bool> {
-            match docs.get(key) {
-                Some(v) => Ok(v.is_some()),
-                None => Ok(view.get(key)?.is_some()),
-            }
-        };
+    };
+    let exists = |docs: &HashMap<Vec<u8>, Option<usize>>, key: &[u8]| -> Result<bool> {
+        match docs.get(key) {
+            Some(v) => Ok(v.is_some()),
+            None => Ok(view.get(key)?.is_some()),
+        }
+    };
+    let lookup = |changed: &Option<Catalog>, name: &str| -> Result<(u32, Schema)> {
+        match changed.as_ref().unwrap_or(base).collections.get(name) {
+            Some(info) => Ok((info.id, info.schema.clone())),
+            None => Err(Error::CollectionNotFound(name.into())),
+        }
+    };
+
+    for (i, op) in batch.ops.iter().enumerate() {
         match op {
             BatchOp::CreateCollection { name, schema } => {
                 check_collection_name(name)?;
+                let cat = changed.get_or_insert_with(|| base.clone());
                 if cat.collections.contains_key(name) {
                     return Err(Error::CollectionExists(name.clone()));
                 }
@@ -190,8 +220,10 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                 existed.push(false);
             }
             BatchOp::DropCollection { name } => {
-                let info = lookup(cat, name)?;
-                cat.collections.remove(name);
+                let cat = changed.get_or_insert_with(|| base.clone());
+                let Some(info) = cat.collections.remove(name) else {
+                    return Err(Error::CollectionNotFound(name.clone()));
+                };
                 ops.push(KvOp::Purge {
                     prefix: doc_prefix(info.id).to_vec(),
                 });
@@ -202,8 +234,22 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                 existed.push(true);
             }
             BatchOp::Insert { collection, doc } | BatchOp::Upsert { collection, doc } => {
-                let info = lookup(cat, collection)?;
-                validate(&info.schema, doc)?;
+                let cat = changed.as_ref().unwrap_or(base);
+                let Some(info) = cat.collections.get(collection) else {
+                    return Err(Error::CollectionNotFound(collection.clone()));
+                };
+                let ready = if prepared_valid && changed.is_none() {
+                    prepared.get_mut(i).and_then(Option::take)
+                } else {
+                    None
+                };
+                let bytes = match ready {
+                    Some(bytes) => bytes,
+                    None => {
+                        validate(&info.schema, doc)?;
+                        codec::encode(doc)?
+                    }
+                };
                 let key = doc_key(info.id, &doc.id);
                 let was = exists(&docs, &key)?;
                 if was && matches!(op, BatchOp::Insert { .. }) {
@@ -212,7 +258,6 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                         id: doc.id.clone(),
                     });
                 }
-                let bytes = codec::encode(doc)?;
                 docs.insert(key.clone(), Some(ops.len()));
                 ops.push(KvOp::Put { key, value: bytes });
                 if !was {
@@ -225,8 +270,8 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                 id,
                 patch,
             } => {
-                let info = lookup(cat, collection)?;
-                let key = doc_key(info.id, id);
+                let (coll_id, schema) = lookup(&changed, collection)?;
+                let key = doc_key(coll_id, id);
                 let Some(old) = load(&docs, &ops, &key)? else {
                     return Err(Error::NotFound {
                         collection: collection.clone(),
@@ -234,14 +279,17 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
                     });
                 };
                 let old: Document = codec::decode(&old, "document")?;
-                let new = old.apply_patch(&info.schema, patch)?;
+                let new = old.apply_patch(&schema, patch)?;
                 let bytes = codec::encode(&new)?;
                 docs.insert(key.clone(), Some(ops.len()));
                 ops.push(KvOp::Put { key, value: bytes });
                 existed.push(true);
             }
             BatchOp::Delete { collection, id } => {
-                let info = lookup(cat, collection)?;
+                let cat = changed.as_ref().unwrap_or(base);
+                let Some(info) = cat.collections.get(collection) else {
+                    return Err(Error::CollectionNotFound(collection.clone()));
+                };
                 let key = doc_key(info.id, id);
                 let was = exists(&docs, &key)?;
                 if was {
@@ -253,25 +301,23 @@ pub(crate) fn resolve(view: &View<'_>, batch: &WriteBatch) -> Result<(Vec<KvOp>,
             }
         }
     }
-    let Some(cat) = catalog else {
-        return Ok((ops, existed));
-    };
+    let cat = changed.as_ref().unwrap_or(base);
     for (coll, delta) in deltas {
         if delta == 0 || !cat.collections.values().any(|c| c.id == coll) {
             continue;
         }
         let key = count_key(coll);
-        let base = match view.get(&key)? {
+        let n = match view.get(&key)? {
             Some(b) => decode_count(&b)?,
             None => 0,
         };
-        let n = (base as i64 + delta).max(0) as u64;
+        let n = (n as i64 + delta).max(0) as u64;
         ops.push(KvOp::Put {
             key: key.to_vec(),
             value: n.to_le_bytes().to_vec(),
         });
     }
-    if cat != *view.state.catalog {
+    if let Some(cat) = &changed {
         ops.push(KvOp::Put {
             key: CATALOG_KEY.to_vec(),
             value: cat.encode()?,

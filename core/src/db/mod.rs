@@ -44,7 +44,14 @@ impl Db {
 
     /// Commits a batch atomically. On any error nothing is written.
     pub fn write(&self, batch: &WriteBatch) -> Result<BatchOutcome> {
-        let (lsn, existed) = self.engine.commit(|view| batch::resolve(view, batch))?;
+        // Validation and encoding happen here, outside the writer lock,
+        // against the newest published catalog; `resolve` redoes them under
+        // the lock only if the catalog has changed since.
+        let catalog = self.engine.snapshot().view().state.catalog.clone();
+        let prepared = batch::prepare(&catalog, batch);
+        let (lsn, existed) = self
+            .engine
+            .commit(|view| batch::resolve(view, batch, &catalog, prepared))?;
         Ok(BatchOutcome { lsn, existed })
     }
 
