@@ -1,6 +1,6 @@
 //! [`MmapPageStore`]: a [`PageStore`] on one memory-mapped file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -8,7 +8,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use axon_core::storage::{PageId, PageStore, StorageError, StorageResult};
 use memmap2::{MmapMut, MmapOptions};
 
-use super::log::write_all_at;
+use super::fileio::{open_rw, write_all_at};
 use crate::error::{Error, Result};
 
 /// A page store on one file, mapped into memory.
@@ -54,17 +54,7 @@ impl MmapPageStore {
                 "page size {page_size} must be a power of two of at least 1024"
             )));
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| Error::io(path, "open", e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(path, "stat", e))?
-            .len();
+        let (file, len) = open_rw(path)?;
         if len % page_size as u64 != 0 {
             return Err(Error::Core(axon_core::Error::Corrupt(format!(
                 "page file {} is {len} bytes, not a multiple of the page size {page_size}",

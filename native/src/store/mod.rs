@@ -6,6 +6,7 @@
 //! - [`DATA_FILE`] (`data.axon`): the pages,
 //! - `wal-0.log`, `wal-1.log`: the write-ahead log segments.
 
+mod fileio;
 mod lock;
 mod log;
 mod mmap;
