@@ -18,8 +18,10 @@ pub enum Error {
     #[error("database is locked: {0}")]
     Locked(String),
     /// An earlier storage failure left the in-memory state unknown; reopen the database.
-    #[error("database handle is unusable after an earlier storage failure; reopen the database")]
-    Poisoned,
+    #[error(
+        "database handle is unusable after an earlier storage failure ({0}); reopen the database"
+    )]
+    Poisoned(String),
     /// No collection of that name exists.
     #[error("unknown collection {0:?}")]
     CollectionNotFound(String),

@@ -166,3 +166,26 @@ fn power_loss_in_batch_and_none_modes_keeps_a_prefix_of_commits() {
         }
     }
 }
+
+#[test]
+fn a_storage_failure_poisons_the_handle_and_names_the_cause() {
+    let disk = SimDisk::new(1024);
+    let db = Db::open(disk.storage(), opts(Durability::Sync)).unwrap();
+    db.create_collection("a", schema()).unwrap();
+    let mut rng = Rng::new(5);
+    disk.crash_at_sync(0);
+    assert!(matches!(
+        db.insert("a", make_doc(&mut rng, "x")),
+        Err(axon_core::Error::Storage(_))
+    ));
+    match db.insert("a", make_doc(&mut rng, "y")) {
+        Err(axon_core::Error::Poisoned(cause)) => {
+            assert!(cause.contains("simulated crash"), "{cause}")
+        }
+        other => panic!("expected Poisoned, got {other:?}"),
+    }
+    assert!(matches!(
+        db.checkpoint(),
+        Err(axon_core::Error::Poisoned(_))
+    ));
+}

@@ -81,6 +81,11 @@ pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<Val
 pub fn overflow_pages(pages: &dyn PageStore, len: u64, first: PageId) -> Result<Vec<PageId>> {
     let per = (pages.page_size() - OVERFLOW_HEADER) as u64;
     let n = len.div_ceil(per);
+    if n > pages.page_count()? {
+        return Err(Error::corrupt(format!(
+            "overflow value at page {first} claims {len} bytes, more than the file holds"
+        )));
+    }
     let mut ids = Vec::with_capacity(n as usize);
     let mut buf = vec![0u8; pages.page_size()];
     let mut id = first;

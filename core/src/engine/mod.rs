@@ -142,6 +142,8 @@ struct Shared {
     ckpt: Mutex<CkptState>,
     versions: Mutex<Vec<Weak<TreeVersion>>>,
     poisoned: AtomicBool,
+    /// The failure that poisoned the handle, for later errors.
+    poison_cause: Mutex<Option<String>>,
     ckpt_requested: AtomicBool,
     /// Threads inside `commit`.
     in_commit: AtomicUsize,
@@ -262,13 +264,15 @@ impl Engine {
 
     fn check_poison(&self) -> Result<()> {
         if self.shared.poisoned.load(Ordering::Acquire) {
-            Err(Error::Poisoned)
+            let cause = lock(&self.shared.poison_cause).clone().unwrap_or_default();
+            Err(Error::Poisoned(cause))
         } else {
             Ok(())
         }
     }
 
     fn poison<T>(&self, e: Error) -> Result<T> {
+        lock(&self.shared.poison_cause).get_or_insert_with(|| e.to_string());
         self.shared.poisoned.store(true, Ordering::Release);
         self.wake_waiters();
         Err(e)

@@ -193,6 +193,7 @@ impl Engine {
             }),
             versions: Mutex::new(vec![Arc::downgrade(&tree)]),
             poisoned: AtomicBool::new(false),
+            poison_cause: Mutex::new(None),
             ckpt_requested: AtomicBool::new(false),
             in_commit: AtomicUsize::new(0),
             appended_lsn: AtomicU64::new(lsn),
