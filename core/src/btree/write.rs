@@ -34,7 +34,14 @@ pub struct TreeWriter<'a> {
     alloc: &'a mut Allocator,
     freed: Vec<PageId>,
     buf: Vec<u8>,
+    /// Pages written but not yet handed to the store: a run of consecutive
+    /// pages starting at `run_start`, written with one `write_pages`.
+    run: Vec<u8>,
+    run_start: PageId,
 }
+
+/// Largest run of pages buffered before it is written.
+const MAX_RUN: usize = 1 << 20;
 
 type Changes<'c> = [(&'c [u8], Change<'c>)];
 
@@ -95,6 +102,8 @@ impl<'a> TreeWriter<'a> {
             alloc,
             freed: Vec::new(),
             buf: vec![0u8; ps],
+            run: Vec::new(),
+            run_start: 0,
         }
     }
 
@@ -122,6 +131,8 @@ impl<'a> TreeWriter<'a> {
         while level.len() > 1 {
             level = self.pack_branches(level)?;
         }
+        // Everything written goes to the store before any page is read back.
+        self.flush()?;
         let Some(&(_, mut root)) = level.first() else {
             return Ok(0);
         };
@@ -135,6 +146,28 @@ impl<'a> TreeWriter<'a> {
                 _ => return Ok(root),
             }
         }
+    }
+
+    /// Queues the page image in `buf` for page `id`, extending the current
+    /// run of consecutive pages or starting a new one.
+    fn stage(&mut self, id: PageId) -> Result<()> {
+        let ps = self.buf.len();
+        let next = self.run_start + (self.run.len() / ps) as u64;
+        if self.run.is_empty() || id != next || self.run.len() >= MAX_RUN {
+            self.flush()?;
+            self.run_start = id;
+        }
+        self.run.extend_from_slice(&self.buf);
+        Ok(())
+    }
+
+    /// Writes the queued run of pages.
+    fn flush(&mut self) -> Result<()> {
+        if !self.run.is_empty() {
+            self.pages.write_pages(self.run_start, &self.run)?;
+            self.run.clear();
+        }
+        Ok(())
     }
 
     fn merge_node<'c>(
@@ -230,7 +263,7 @@ impl<'a> TreeWriter<'a> {
             w.u64(ids.get(i + 1).copied().unwrap_or(0));
             w.bytes(chunk);
             page::seal(ids[i], PageKind::Overflow, &mut self.buf);
-            self.pages.write_page(ids[i], &self.buf)?;
+            self.stage(ids[i])?;
         }
         Ok(Val::Overflow {
             len: value.len() as u64,
@@ -241,7 +274,7 @@ impl<'a> TreeWriter<'a> {
     fn write_node(&mut self, node: &Node) -> Result<PageId> {
         let id = self.alloc.alloc(self.pages)?;
         node::encode(node, id, &mut self.buf);
-        self.pages.write_page(id, &self.buf)?;
+        self.stage(id)?;
         Ok(id)
     }
 
@@ -275,7 +308,7 @@ impl<'a> TreeWriter<'a> {
             let chunk = &entries[run];
             let id = self.alloc.alloc(self.pages)?;
             encode_leaf(chunk.iter().map(Entry::view), id, &mut self.buf);
-            self.pages.write_page(id, &self.buf)?;
+            self.stage(id)?;
             out.push((chunk[0].key.to_vec(), id));
         }
         Ok(out)

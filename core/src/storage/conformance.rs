@@ -102,6 +102,36 @@ pub fn page_store_suite(fresh: &mut dyn FnMut() -> Box<dyn PageStore>) {
     );
     s.sync().unwrap();
 
+    // Runs of pages.
+    let run: Vec<u8> = (10..13u64).flat_map(|i| pattern(ps, i)).collect();
+    s.grow(6).unwrap();
+    s.write_pages(3, &run).unwrap();
+    for (i, id) in (3..6u64).enumerate() {
+        s.read_page(id, &mut buf).unwrap();
+        assert_eq!(
+            buf,
+            pattern(ps, 10 + i as u64),
+            "write_pages must write page {id}"
+        );
+    }
+    s.read_page(2, &mut buf).unwrap();
+    assert_eq!(
+        buf,
+        pattern(ps, 3),
+        "write_pages must not touch the page before the run"
+    );
+    assert!(
+        s.write_pages(5, &run).is_err(),
+        "a run past the end must fail"
+    );
+    assert!(
+        matches!(
+            s.write_pages(0, &run[..ps + 1]),
+            Err(StorageError::BadBuffer { .. })
+        ),
+        "a run that is not whole pages must be BadBuffer"
+    );
+
     // Growth keeps existing pages and many pages work.
     s.grow(300).unwrap();
     s.write_page(299, &pattern(ps, 299)).unwrap();

@@ -67,6 +67,24 @@ pub trait PageStore: Send + Sync {
     /// written since the last sync are never changed.
     fn write_page(&self, id: PageId, data: &[u8]) -> StorageResult<()>;
 
+    /// Writes consecutive pages: `data` holds whole pages, written at
+    /// `first`, `first + 1`, ... Each page follows the rules of
+    /// [`write_page`](Self::write_page); the default writes them one by one,
+    /// and a store may write them in one operation.
+    fn write_pages(&self, first: PageId, data: &[u8]) -> StorageResult<()> {
+        let ps = self.page_size();
+        if !data.len().is_multiple_of(ps) {
+            return Err(StorageError::BadBuffer {
+                expected: ps,
+                got: data.len() % ps,
+            });
+        }
+        for (i, page) in data.chunks(ps).enumerate() {
+            self.write_page(first + i as u64, page)?;
+        }
+        Ok(())
+    }
+
     /// Grows the store to `count` pages. The new pages read as zeros. A
     /// `count` not above the current count does nothing. Durable after `sync`.
     fn grow(&self, count: u64) -> StorageResult<()>;

@@ -178,6 +178,22 @@ impl PageStore for MmapPageStore {
         write_all_at(&self.file, data, r.start as u64).map_err(|e| self.io_err("write", e))
     }
 
+    fn write_pages(&self, first: PageId, data: &[u8]) -> StorageResult<()> {
+        // One pwrite for the whole run, after checking all of it.
+        let ps = self.page_size;
+        if data.is_empty() || !data.len().is_multiple_of(ps) {
+            return Err(StorageError::BadBuffer {
+                expected: ps,
+                got: data.len() % ps,
+            });
+        }
+        let state = self.read_state("write_pages")?;
+        let last = first.saturating_add((data.len() / ps) as u64 - 1);
+        let r = self.range(&state, first, ps)?;
+        self.range(&state, last, ps)?;
+        write_all_at(&self.file, data, r.start as u64).map_err(|e| self.io_err("write", e))
+    }
+
     fn grow(&self, count: u64) -> StorageResult<()> {
         let mut state = self.write_state("grow")?;
         if count <= state.pages {
