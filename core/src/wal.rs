@@ -3,17 +3,23 @@
 //! ```text
 //! segment header (32 bytes): magic "AXONWAL\x01" | format version u32 | sequence u64 |
 //!     base LSN u64 (the LSN of the last commit before this segment) | crc32 of bytes 0..28
-//! frame (20-byte header + payload):
-//!     magic u32 "AXFR" | payload length u32 | LSN u64 | crc32 of (length, LSN, payload) | payload
+//! frame (28-byte header + payload):
+//!     magic u32 "AXFR" | payload length u32 | LSN u64 | synced LSN u64 |
+//!     crc32 of (length, LSN, synced LSN, payload) | payload
 //! ```
 //! A frame is one atomic commit: its payload is the codec-encoded list of
 //! operations. LSNs increase by one from frame to frame, across segments in
 //! sequence order. A frame is valid only if its magic, length, checksum and
 //! LSN all check out.
 //!
-//! Reading a segment stops at the first invalid frame. If an intact frame
-//! with a later LSN follows it, the log is damaged before its tail and
-//! reading fails; otherwise the invalid bytes are a torn tail, cut off.
+//! The synced LSN of a frame is the newest LSN known durable (fsynced) when
+//! the frame was written. Reading a segment stops at the first invalid
+//! frame. If an intact later frame says that the invalid one had already
+//! been synced, the log is damaged before its tail and reading fails.
+//! Otherwise the invalid bytes are a tail that a power cut left incomplete
+//! (unsynced writes may reach the disk in any order, so later unsynced
+//! frames may survive a lost one) and everything from them on is cut off:
+//! none of it was durable, so none of it was acknowledged as durable.
 
 use crate::codec::FORMAT_VERSION;
 use crate::storage::LogFile;
@@ -26,7 +32,7 @@ pub const SEGMENT_HEADER: usize = 32;
 /// Magic number opening every frame ("AXFR").
 pub const FRAME_MAGIC: u32 = u32::from_le_bytes(*b"AXFR");
 /// Bytes of a frame header.
-pub const FRAME_HEADER: usize = 20;
+pub const FRAME_HEADER: usize = 28;
 /// Largest payload a frame may carry.
 pub const MAX_PAYLOAD: usize = 1 << 30;
 
@@ -44,16 +50,17 @@ pub fn segment_header(seq: u64, base: u64) -> [u8; SEGMENT_HEADER] {
     h
 }
 
-fn frame_crc(len: u32, lsn: u64, payload: &[u8]) -> u32 {
+fn frame_crc(len: u32, lsn: u64, synced: u64, payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(&len.to_le_bytes());
     h.update(&lsn.to_le_bytes());
+    h.update(&synced.to_le_bytes());
     h.update(payload);
     h.finalize()
 }
 
-/// Encodes one frame.
-pub fn encode_frame(lsn: u64, payload: &[u8]) -> Result<Vec<u8>> {
+/// Encodes one frame. `synced` is the newest LSN known durable now.
+pub fn encode_frame(lsn: u64, synced: u64, payload: &[u8]) -> Result<Vec<u8>> {
     if payload.len() > MAX_PAYLOAD {
         return Err(Error::InvalidArgument(format!(
             "a commit of {} bytes exceeds the {MAX_PAYLOAD}-byte limit",
@@ -65,7 +72,8 @@ pub fn encode_frame(lsn: u64, payload: &[u8]) -> Result<Vec<u8>> {
     f.extend_from_slice(&FRAME_MAGIC.to_le_bytes());
     f.extend_from_slice(&len.to_le_bytes());
     f.extend_from_slice(&lsn.to_le_bytes());
-    f.extend_from_slice(&frame_crc(len, lsn, payload).to_le_bytes());
+    f.extend_from_slice(&synced.to_le_bytes());
+    f.extend_from_slice(&frame_crc(len, lsn, synced, payload).to_le_bytes());
     f.extend_from_slice(payload);
     Ok(f)
 }
@@ -75,6 +83,8 @@ pub fn encode_frame(lsn: u64, payload: &[u8]) -> Result<Vec<u8>> {
 pub struct Frame {
     /// Its LSN.
     pub lsn: u64,
+    /// The newest LSN known durable when it was written.
+    pub synced: u64,
     /// The encoded operations.
     pub payload: Vec<u8>,
 }
@@ -113,14 +123,16 @@ fn frame_at(bytes: &[u8], pos: usize) -> Option<(Frame, usize)> {
     }
     let len = u32_at(head, 4);
     let lsn = u64_at(head, 8);
+    let synced = u64_at(head, 16);
     let end = pos + FRAME_HEADER + len as usize;
     let payload = bytes.get(pos + FRAME_HEADER..end)?;
-    if frame_crc(len, lsn, payload) != u32_at(head, 16) {
+    if frame_crc(len, lsn, synced, payload) != u32_at(head, 24) {
         return None;
     }
     Some((
         Frame {
             lsn,
+            synced,
             payload: payload.to_vec(),
         },
         end,
@@ -128,13 +140,16 @@ fn frame_at(bytes: &[u8], pos: usize) -> Option<(Frame, usize)> {
 }
 
 /// The first intact frame at or after `from` with an LSN above `after`.
-fn later_frame(bytes: &[u8], from: usize, after: u64) -> Option<(usize, u64)> {
+/// The first intact frame at or after `from`, with an LSN above `after`,
+/// that records LSN `needed` or a later one as already synced: proof that
+/// the bytes before it held a durable commit.
+fn later_frame(bytes: &[u8], from: usize, after: u64, needed: u64) -> Option<(usize, u64)> {
     let magic = FRAME_MAGIC.to_le_bytes();
     (from..bytes.len().saturating_sub(FRAME_HEADER - 1))
         .filter(|&p| bytes[p..p + 4] == magic)
         .find_map(|p| {
             frame_at(bytes, p)
-                .filter(|(f, _)| f.lsn > after)
+                .filter(|(f, _)| f.lsn > after && f.synced >= needed)
                 .map(|(f, _)| (p, f.lsn))
         })
 }
@@ -155,7 +170,7 @@ pub fn read_segment(log: &dyn LogFile, name: &str) -> Result<Segment> {
     if !header_ok {
         // An empty file, or a header that was being written when power failed.
         // Intact frames behind a bad header mean real damage.
-        if let Some((pos, lsn)) = later_frame(&bytes, 0, 0) {
+        if let Some((pos, lsn)) = later_frame(&bytes, 0, 0, 0) {
             return Err(Error::corrupt(format!(
                 "{name}: damaged segment header, but an intact frame (LSN {lsn}) follows at offset {pos}"
             )));
@@ -180,9 +195,11 @@ pub fn read_segment(log: &dyn LogFile, name: &str) -> Result<Segment> {
                 pos = end;
             }
             _ => {
-                if let Some((at, lsn)) = later_frame(&bytes, pos + 1, last.unwrap_or(0)) {
+                let needed = last.unwrap_or(seg.base) + 1;
+                if let Some((at, lsn)) = later_frame(&bytes, pos + 1, last.unwrap_or(0), needed) {
                     return Err(Error::corrupt(format!(
-                        "{name}: damaged frame at offset {pos}, but an intact later frame (LSN {lsn}) follows at offset {at}"
+                        "{name}: damaged frame at offset {pos}, but the intact frame at offset {at} (LSN {lsn}) \
+                         records LSN {needed} as already durable"
                     )));
                 }
                 break;
@@ -198,10 +215,12 @@ mod tests {
     use super::*;
     use crate::storage::MemLogFile;
 
+    /// A segment with base LSN 4 holding frames `(lsn, payload)`, each
+    /// recording `lsn - 1` as synced (as under `Durability::Sync`).
     fn log_with(frames: &[(u64, &[u8])]) -> Vec<u8> {
         let mut b = segment_header(3, 4).to_vec();
         for (lsn, p) in frames {
-            b.extend(encode_frame(*lsn, p).unwrap());
+            b.extend(encode_frame(*lsn, lsn - 1, p).unwrap());
         }
         b
     }
@@ -235,7 +254,8 @@ mod tests {
     #[test]
     fn damage_before_the_tail_is_an_error() {
         let full = log_with(&[(5, b"one"), (6, b"two"), (7, b"three")]);
-        for at in SEGMENT_HEADER..full.len() - 30 {
+        let two = log_with(&[(5, b"one"), (6, b"two")]).len();
+        for at in SEGMENT_HEADER..two {
             let mut bad = full.clone();
             bad[at] ^= 0x10;
             match read_segment(&MemLogFile::from_bytes(bad), "t") {
@@ -258,5 +278,33 @@ mod tests {
                 None
             );
         }
+    }
+
+    #[test]
+    fn lost_unsynced_frames_are_a_tail_even_with_later_frames_after_them() {
+        // Batch or none durability: nothing after LSN 4 was synced.
+        let mut b = segment_header(3, 4).to_vec();
+        let mut starts = Vec::new();
+        for (lsn, p) in [(5u64, &b"one"[..]), (6, b"two"), (7, b"three")] {
+            starts.push(b.len());
+            b.extend(encode_frame(lsn, 4, p).unwrap());
+        }
+        // Frame 6 never reached the disk (a hole of zeros); frame 7 did.
+        let mut holed = b.clone();
+        holed[starts[1]..starts[2]].fill(0);
+        let seg = read_segment(&MemLogFile::from_bytes(holed.clone()), "t").unwrap();
+        assert_eq!(
+            seg.frames.iter().map(|f| f.lsn).collect::<Vec<_>>(),
+            vec![5]
+        );
+        assert_eq!(seg.valid_end as usize, starts[1]);
+        // The same hole before a frame that records LSN 6 as synced is damage.
+        let mut b2 = b[..starts[2]].to_vec();
+        b2.extend(encode_frame(7, 6, b"three").unwrap());
+        b2[starts[1]..starts[2]].fill(0);
+        assert!(matches!(
+            read_segment(&MemLogFile::from_bytes(b2), "t"),
+            Err(Error::Corrupt(_))
+        ));
     }
 }

@@ -66,6 +66,7 @@ impl Engine {
             let cur = w.wal.active;
             let other = 1 - cur;
             sh.logs[cur].sync()?;
+            sh.synced_lsn.fetch_max(w.state.lsn, Ordering::AcqRel);
             if w.wal.max_lsn[other].is_none_or(|m| m <= ck.sb.checkpoint_lsn) {
                 let seq = w.wal.seq.iter().flatten().max().copied().unwrap_or(0) + 1;
                 sh.logs[other].truncate(0)?;

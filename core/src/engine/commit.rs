@@ -73,7 +73,8 @@ impl Engine {
             return Ok((w.state.lsn, out));
         }
         let lsn = w.state.lsn + 1;
-        let frame = wal::encode_frame(lsn, &codec::encode(&ops)?)?;
+        let synced = sh.synced_lsn.load(Ordering::Acquire);
+        let frame = wal::encode_frame(lsn, synced, &codec::encode(&ops)?)?;
         let next = Arc::new(apply(&w.state, &ops, lsn)?);
         let seg = w.wal.active;
         if let Err(e) = sh.logs[seg].append(&frame) {
@@ -89,6 +90,7 @@ impl Engine {
                 if let Err(e) = sh.logs[seg].sync() {
                     return self.poison(e.into());
                 }
+                sh.synced_lsn.fetch_max(lsn, Ordering::AcqRel);
                 self.publish(&next);
                 drop(w);
             }

@@ -157,6 +157,11 @@ impl Engine {
         }
         let mut seq = [segs[0].seq, segs[1].seq];
         repair_tails(&logs, &segs)?;
+        // What was replayed may sit in the OS cache only (after a crash of
+        // the process): make it durable, as later frames will record it so.
+        for log in &logs {
+            log.sync()?;
+        }
         let active = match (seq[0], seq[1]) {
             (None, None) => {
                 logs[0].truncate(0)?;

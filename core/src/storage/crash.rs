@@ -7,7 +7,8 @@
 //! then builds what a disk could hold after a power cut: the durable image,
 //! with each page written since its last sync kept old, new or torn at
 //! 512-byte sectors, and each log cut at a random point of its unsynced tail,
-//! sometimes followed by garbage.
+//! sometimes followed by garbage, or with its unsynced sectors kept or lost
+//! independently (writes reaching the disk out of order).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -184,6 +185,19 @@ impl SimDisk {
                 .take_while(|(a, b)| a == b)
                 .count();
             let extra = (l.live.len() - common) as u64;
+            if rng.below(4) == 0 {
+                // Unsynced sectors reach the disk in any order: each one
+                // past the common prefix is new or still zero.
+                let mut out = l.live.clone();
+                for start in (common / SECTOR * SECTOR..out.len()).step_by(SECTOR) {
+                    if rng.below(2) == 0 {
+                        let from = start.max(common);
+                        let to = (start + SECTOR).min(out.len());
+                        out[from..to].fill(0);
+                    }
+                }
+                return out;
+            }
             let keep = common
                 + match rng.below(3) {
                     0 => 0,
