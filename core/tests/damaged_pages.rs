@@ -4,7 +4,7 @@
 mod common;
 
 use axon_core::engine::EngineOptions;
-use axon_core::storage::crash::{Rng, SimDisk};
+use axon_core::storage::crash::SimDisk;
 use axon_core::Db;
 use common::*;
 
@@ -14,17 +14,7 @@ fn flipped_bytes_in_any_page_are_reported_or_harmless() {
         checkpoint_bytes: u64::MAX,
         ..Default::default()
     };
-    let disk = SimDisk::new(1024);
-    let db = Db::open(disk.storage(), opts()).unwrap();
-    let mut rng = Rng::new(11);
-    let mut model = Model::new();
-    for _ in 0..60 {
-        let (b, next) = random_batch(&mut rng, &model);
-        db.write(&b).unwrap();
-        model = next;
-    }
-    db.checkpoint().unwrap();
-    drop(db);
+    let (disk, model) = checkpointed_db(11, 60);
     let pages = disk.page_bytes();
     let page_count = pages.len() / 1024;
     assert!(
@@ -67,17 +57,7 @@ fn flipped_bytes_in_any_page_are_reported_or_harmless() {
 
 #[test]
 fn truncated_page_file_is_an_error() {
-    let disk = SimDisk::new(1024);
-    let db = Db::open(disk.storage(), EngineOptions::default()).unwrap();
-    let mut rng = Rng::new(1);
-    let mut model = Model::new();
-    for _ in 0..40 {
-        let (b, next) = random_batch(&mut rng, &model);
-        db.write(&b).unwrap();
-        model = next;
-    }
-    db.checkpoint().unwrap();
-    drop(db);
+    let (disk, _) = checkpointed_db(1, 40);
     // Simulate a file cut short by rebuilding a disk with half the pages.
     let pages = disk.page_bytes();
     let half = SimDisk::new(1024);

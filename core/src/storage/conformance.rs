@@ -6,7 +6,8 @@
 
 use super::{LogFile, PageStore, StorageError};
 
-fn pattern(page_size: usize, seed: u64) -> Vec<u8> {
+/// Deterministic pseudo-random bytes for test pages, distinct per seed.
+pub fn pattern(page_size: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..page_size)
         .map(|_| {

@@ -112,3 +112,23 @@ pub fn assert_healthy(db: &Db) {
     let r = db.verify().unwrap();
     assert!(r.problems.is_empty(), "verify found: {:?}", r.problems);
 }
+
+/// A checkpointed database of `batches` random batches on a simulated disk
+/// with 1 KiB pages; returns the disk and the model of its contents.
+pub fn checkpointed_db(seed: u64, batches: usize) -> (axon_core::storage::crash::SimDisk, Model) {
+    let disk = axon_core::storage::crash::SimDisk::new(1024);
+    let opts = axon_core::engine::EngineOptions {
+        checkpoint_bytes: u64::MAX,
+        ..Default::default()
+    };
+    let db = Db::open(disk.storage(), opts).unwrap();
+    let mut rng = Rng::new(seed);
+    let mut model = Model::new();
+    for _ in 0..batches {
+        let (b, next) = random_batch(&mut rng, &model);
+        db.write(&b).unwrap();
+        model = next;
+    }
+    db.checkpoint().unwrap();
+    (disk, model)
+}

@@ -256,21 +256,9 @@ mod tests {
     use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
 
-    use axon_core::storage::conformance;
+    use axon_core::storage::conformance::{self, pattern};
 
     use super::*;
-
-    fn pattern(page_size: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..page_size)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
 
     fn suite(page_size: usize) {
         let dir = tempfile::tempdir().unwrap();
