@@ -1,28 +1,28 @@
 //! `axon-core`: the platform-agnostic heart of the Axon embedded database.
 //!
 //! It owns the storage traits, the write-ahead log, recovery, checkpointing,
-//! the copy-on-write B+tree, collections, schemas, documents and filters.
-//! It uses no files, threads or clocks of its own: a platform hands it a
-//! [`storage::Storage`] and, if it wants background checkpoints, calls
-//! [`Db::checkpoint`] from its own thread.
+//! the copy-on-write B+tree, collections, schemas, documents, filters and
+//! vector search. It uses no files, threads or clocks of its own: a platform
+//! hands it a [`storage::Storage`] and, if it wants background checkpoints,
+//! calls [`engine::Engine::checkpoint`] from its own thread.
 
-pub mod error;
-pub mod filter;
-pub mod model;
-pub mod storage;
-
-pub use error::{Error, Result};
 pub mod btree;
 pub mod catalog;
 pub mod codec;
 pub mod db;
 pub mod engine;
+pub mod error;
+pub mod filter;
 pub mod freelist;
+pub mod model;
 pub mod page;
+pub mod storage;
 pub mod superblock;
+pub mod vector;
 pub mod wal;
 
 pub use db::{BatchOp, Db, DbOptions, DbSnapshot, WriteBatch};
 pub use engine::Durability;
+pub use error::{Error, Result};
 pub use filter::Filter;
 pub use model::{Document, Schema, Value};
