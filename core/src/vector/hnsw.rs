@@ -1,1 +1,443 @@
-//! The HNSW graph (in progress).
+//! An incremental HNSW graph (Malkov & Yashunin) over `f32` vectors.
+//!
+//! Nodes are numbered from 0 in insertion order; the caller maps them to
+//! documents. Insertion is incremental; a delete marks the node, which then
+//! still routes searches but is never returned (its neighbours keep their
+//! links until a later compaction). Searches take their own `ef` and an
+//! optional filter: the traversal walks through nodes the filter rejects
+//! without returning them, and keeps exploring until it holds `ef` accepted
+//! nodes or has seen every reachable one, so it returns `min(k, accepted
+//! reachable nodes)` results.
+//!
+//! For `Cosine` the graph stores and compares unit vectors: [`Hnsw::insert`]
+//! and [`Hnsw::search`] normalize their input.
+//!
+//! For `Dot` (maximum inner product, not a metric) the graph is built as an
+//! L2 graph over vectors augmented with one coordinate `sqrt(Φ² - |x|²)`,
+//! where Φ is the largest norm seen so far: in that space a query `[q, 0]`
+//! ranks nodes exactly by `-q·x`, which is what searches use. Φ grows as
+//! larger vectors arrive; older links stay valid routes.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::sync::Mutex;
+
+use super::distance::{distance, dot, l2_squared, normalize};
+use crate::model::Metric;
+
+/// Graph parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HnswParams {
+    /// Vector dimension.
+    pub dim: usize,
+    /// Distance metric.
+    pub metric: Metric,
+    /// Links per node on upper levels (twice as many on level 0).
+    pub m: usize,
+    /// Candidate list size while inserting.
+    pub ef_construction: usize,
+    /// Seed of the level generator (graphs built alike are identical).
+    pub seed: u64,
+}
+
+impl HnswParams {
+    /// Defaults: M = 16, ef_construction = 200.
+    pub fn new(dim: usize, metric: Metric) -> Self {
+        HnswParams {
+            dim,
+            metric,
+            m: 16,
+            ef_construction: 200,
+            seed: 0x5EED,
+        }
+    }
+}
+
+/// A distance and a node, ordered by distance (then node, for determinism).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Scored(f32, u32);
+
+impl Eq for Scored {}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The point a search measures from: a vector, plus its augmented
+/// coordinate while building a `Dot` graph.
+struct Query<'a> {
+    v: &'a [f32],
+    aug: Option<f32>,
+}
+
+/// Marks visited nodes; reset in O(1) by bumping the epoch.
+#[derive(Default)]
+struct Visited {
+    marks: Vec<u32>,
+    epoch: u32,
+}
+
+impl Visited {
+    fn reset(&mut self, n: usize) {
+        if self.marks.len() < n {
+            self.marks.resize(n, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.marks.fill(0);
+            self.epoch = 1;
+        }
+    }
+    /// Marks `i`; returns false if it was already marked.
+    fn visit(&mut self, i: u32) -> bool {
+        let m = &mut self.marks[i as usize];
+        if *m == self.epoch {
+            false
+        } else {
+            *m = self.epoch;
+            true
+        }
+    }
+}
+
+/// The graph.
+pub struct Hnsw {
+    params: HnswParams,
+    level_mult: f64,
+    vectors: Vec<f32>,
+    /// `links[node][level]`: neighbours of `node` on `level`.
+    links: Vec<Vec<Vec<u32>>>,
+    deleted: Vec<bool>,
+    /// Squared norms of the stored vectors, and their maximum (for `Dot`).
+    norms2: Vec<f32>,
+    max_norm2: f32,
+    live: usize,
+    entry: Option<u32>,
+    rng: u64,
+    visited: Mutex<Vec<Visited>>,
+}
+
+impl Hnsw {
+    /// An empty graph.
+    pub fn new(params: HnswParams) -> Self {
+        let m = params.m.max(2);
+        Hnsw {
+            params: HnswParams {
+                m,
+                ef_construction: params.ef_construction.max(m),
+                ..params
+            },
+            level_mult: 1.0 / (m as f64).ln(),
+            vectors: Vec::new(),
+            links: Vec::new(),
+            deleted: Vec::new(),
+            norms2: Vec::new(),
+            max_norm2: 0.0,
+            live: 0,
+            entry: None,
+            rng: params.seed | 1,
+            visited: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &HnswParams {
+        &self.params
+    }
+
+    /// Nodes ever inserted (deleted ones included).
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+
+    /// Whether no node was ever inserted.
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// Nodes not deleted.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Whether `node` is deleted (or does not exist).
+    pub fn is_deleted(&self, node: u32) -> bool {
+        self.deleted.get(node as usize).copied().unwrap_or(true)
+    }
+
+    /// The stored vector of `node` (normalized for `Cosine`).
+    pub fn vector(&self, node: u32) -> &[f32] {
+        let d = self.params.dim;
+        &self.vectors[node as usize * d..(node as usize + 1) * d]
+    }
+
+    /// The neighbours of `node` on `level`.
+    pub fn neighbours(&self, node: u32, level: usize) -> &[u32] {
+        self.links
+            .get(node as usize)
+            .and_then(|l| l.get(level))
+            .map_or(&[], |v| v.as_slice())
+    }
+
+    fn dist(&self, q: &Query<'_>, node: u32) -> f32 {
+        match q.aug {
+            // Construction under `Dot`: L2 between augmented vectors.
+            Some(qa) => {
+                let na = (self.max_norm2 - self.norms2[node as usize])
+                    .max(0.0)
+                    .sqrt();
+                l2_squared(q.v, self.vector(node)) + (qa - na) * (qa - na)
+            }
+            None => distance(self.params.metric, q.v, self.vector(node)),
+        }
+    }
+
+    /// A node as the point distances are measured from, while building.
+    fn node_query(&self, node: u32) -> Query<'_> {
+        Query {
+            v: self.vector(node),
+            aug: self.augment(self.norms2[node as usize]),
+        }
+    }
+
+    fn augment(&self, norm2: f32) -> Option<f32> {
+        (self.params.metric == Metric::Dot).then(|| (self.max_norm2 - norm2).max(0.0).sqrt())
+    }
+
+    fn random_level(&mut self) -> usize {
+        // xorshift64*, uniform in (0, 1].
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        let u = ((x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        ((-u.ln() * self.level_mult) as usize).min(24)
+    }
+
+    fn max_links(&self, level: usize) -> usize {
+        if level == 0 {
+            2 * self.params.m
+        } else {
+            self.params.m
+        }
+    }
+
+    fn prepare(&self, v: &[f32]) -> Vec<f32> {
+        let mut v = v.to_vec();
+        if self.params.metric == Metric::Cosine && !normalize(&mut v) {
+            v.fill(0.0); // a zero vector: distance 1 to every unit vector
+        }
+        v
+    }
+
+    /// Inserts a vector (`dim` finite values; the caller checks) and returns
+    /// its node number.
+    pub fn insert(&mut self, vector: &[f32]) -> u32 {
+        debug_assert_eq!(vector.len(), self.params.dim);
+        let v = self.prepare(vector);
+        let node = self.links.len() as u32;
+        let level = self.random_level();
+        let norm2 = dot(&v, &v);
+        self.max_norm2 = self.max_norm2.max(norm2);
+        self.vectors.extend_from_slice(&v);
+        self.norms2.push(norm2);
+        self.links.push(vec![Vec::new(); level + 1]);
+        self.deleted.push(false);
+        self.live += 1;
+        let Some(entry) = self.entry else {
+            self.entry = Some(node);
+            return node;
+        };
+        let top = self.links[entry as usize].len() - 1;
+        let q = Query {
+            v: &v,
+            aug: self.augment(norm2),
+        };
+        let mut ep = Scored(self.dist(&q, entry), entry);
+        for l in (level + 1..=top).rev() {
+            ep = self.greedy(&q, ep, l);
+        }
+        let mut eps = vec![ep];
+        for l in (0..=level.min(top)).rev() {
+            // Deleted nodes stay link candidates: they keep the graph
+            // connected until a compaction removes them.
+            let found = self.search_level(&q, &eps, self.params.ef_construction, l, None, false);
+            let chosen = self.select(&found, self.params.m);
+            self.links[node as usize][l] = chosen.iter().map(|s| s.1).collect();
+            for s in &chosen {
+                self.link_back(s.1, node, l);
+            }
+            eps = found;
+        }
+        if level > top {
+            self.entry = Some(node);
+        }
+        node
+    }
+
+    /// Adds `node` to `to`'s links on `level`, pruning with the heuristic
+    /// when the list overflows.
+    fn link_back(&mut self, to: u32, node: u32, level: usize) {
+        let max = self.max_links(level);
+        let list = &mut self.links[to as usize][level];
+        if list.contains(&node) {
+            return;
+        }
+        if list.len() < max {
+            list.push(node);
+            return;
+        }
+        let base = self.node_query(to);
+        let mut cands: Vec<Scored> = self.links[to as usize][level]
+            .iter()
+            .map(|&n| Scored(self.dist(&base, n), n))
+            .collect();
+        cands.push(Scored(self.dist(&base, node), node));
+        cands.sort_unstable();
+        let kept = self.select(&cands, max);
+        self.links[to as usize][level] = kept.iter().map(|s| s.1).collect();
+    }
+
+    /// The neighbour-selection heuristic: take candidates nearest first,
+    /// keeping one only if it is closer to the base than to every one kept;
+    /// `cands` is sorted by distance to the base.
+    fn select(&self, cands: &[Scored], m: usize) -> Vec<Scored> {
+        let mut kept: Vec<Scored> = Vec::with_capacity(m);
+        for &c in cands {
+            if kept.len() >= m {
+                break;
+            }
+            let cq = self.node_query(c.1);
+            if kept.iter().all(|k| self.dist(&cq, k.1) > c.0) {
+                kept.push(c);
+            }
+        }
+        kept
+    }
+
+    fn greedy(&self, q: &Query<'_>, mut ep: Scored, level: usize) -> Scored {
+        loop {
+            let mut moved = false;
+            for &n in self.neighbours(ep.1, level) {
+                let d = self.dist(q, n);
+                if d < ep.0 {
+                    ep = Scored(d, n);
+                    moved = true;
+                }
+            }
+            if !moved {
+                return ep;
+            }
+        }
+    }
+
+    /// Best-first search on one level from `eps`. Every node is explored,
+    /// but only nodes that `accept` allows (and, if `live_only`, that are
+    /// not deleted) enter the result, which holds the `ef` nearest such
+    /// nodes, sorted nearest first.
+    fn search_level(
+        &self,
+        q: &Query<'_>,
+        eps: &[Scored],
+        ef: usize,
+        level: usize,
+        accept: Option<&dyn Fn(u32) -> bool>,
+        live_only: bool,
+    ) -> Vec<Scored> {
+        let mut pool = self.visited.lock().unwrap_or_else(|e| e.into_inner());
+        let mut visited = pool.pop().unwrap_or_default();
+        drop(pool);
+        visited.reset(self.links.len());
+        let ok = |n: u32| accept.is_none_or(|f| f(n)) && !(live_only && self.deleted[n as usize]);
+        let mut cands: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
+        let mut best: BinaryHeap<Scored> = BinaryHeap::new();
+        for &e in eps {
+            if visited.visit(e.1) {
+                cands.push(Reverse(e));
+                if ok(e.1) {
+                    best.push(e);
+                }
+            }
+        }
+        while best.len() > ef {
+            best.pop();
+        }
+        while let Some(Reverse(c)) = cands.pop() {
+            if best.len() >= ef && best.peek().is_some_and(|w| c.0 > w.0) {
+                break;
+            }
+            for &n in self.neighbours(c.1, level) {
+                if !visited.visit(n) {
+                    continue;
+                }
+                let d = self.dist(q, n);
+                let full = best.len() >= ef;
+                if !full || best.peek().is_some_and(|w| d < w.0) {
+                    cands.push(Reverse(Scored(d, n)));
+                    if ok(n) {
+                        best.push(Scored(d, n));
+                        if best.len() > ef {
+                            best.pop();
+                        }
+                    }
+                }
+            }
+        }
+        self.visited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(visited);
+        let mut out = best.into_vec();
+        out.sort_unstable();
+        out
+    }
+
+    /// Marks `node` deleted: it still routes searches but is never returned.
+    /// Returns false if it was deleted already or does not exist.
+    pub fn delete(&mut self, node: u32) -> bool {
+        match self.deleted.get_mut(node as usize) {
+            Some(d) if !*d => {
+                *d = true;
+                self.live -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The `k` nearest live nodes to `query` that `accept` (if given)
+    /// allows, nearest first, as `(node, distance)`. `ef` is raised to at
+    /// least `k`.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        accept: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(u32, f32)> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        if k == 0 {
+            return Vec::new();
+        }
+        let v = self.prepare(query);
+        let q = Query { v: &v, aug: None };
+        let top = self.links[entry as usize].len() - 1;
+        let mut ep = Scored(self.dist(&q, entry), entry);
+        for l in (1..=top).rev() {
+            ep = self.greedy(&q, ep, l);
+        }
+        let found = self.search_level(&q, &[ep], ef.max(k), 0, accept, true);
+        found.into_iter().take(k).map(|s| (s.1, s.0)).collect()
+    }
+}
