@@ -13,11 +13,7 @@ pub const COLL: &str = "items";
 
 /// Opens (creating) a database at `path` with the given settings.
 pub fn open(path: &Path, durability: Durability, checkpoint_bytes: u64) -> Db {
-    let opts = Options {
-        durability,
-        checkpoint_bytes,
-        ..Options::default()
-    };
+    let opts = Options { durability, checkpoint_bytes, ..Options::default() };
     Db::open_with(path, opts).unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
@@ -25,8 +21,7 @@ pub fn open(path: &Path, durability: Durability, checkpoint_bytes: u64) -> Db {
 pub fn create(path: &Path, durability: Durability, checkpoint_bytes: u64, dim: usize) -> Db {
     let db = open(path, durability, checkpoint_bytes);
     let schema = Schema::parse(&data::schema_json(dim)).expect("schema");
-    db.create_collection(COLL, schema)
-        .expect("create collection");
+    db.create_collection(COLL, schema).expect("create collection");
     db
 }
 
@@ -94,10 +89,7 @@ pub fn load_batches(db: &Db, docs: Vec<Document>, batch: usize, final_checkpoint
     if final_checkpoint {
         db.checkpoint().expect("checkpoint");
     }
-    Load {
-        load,
-        checkpoint: t.elapsed(),
-    }
+    Load { load, checkpoint: t.elapsed() }
 }
 
 /// Like [`load_batches`] but builds each batch's rows on the fly (for loads
@@ -131,21 +123,12 @@ pub fn open_and_get(path: &Path, n: u64, rng: &mut Rng) -> OpenSample {
     let total = t.elapsed();
     assert!(got.is_some(), "{id} missing after reopen");
     drop(db);
-    OpenSample {
-        open,
-        first_get: total - open,
-    }
+    OpenSample { open, first_get: total - open }
 }
 
 /// Bytes in the files of directory `path`.
 pub fn dir_bytes(path: &Path) -> u64 {
-    std::fs::read_dir(path)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(path).map(|rd| rd.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0)
 }
 
 /// Bytes in the WAL segments (`wal-*.log`) of directory `path`.
@@ -168,18 +151,9 @@ pub fn wal_bytes(path: &Path) -> u64 {
 /// never changes, as in a reused SQLite WAL). Returns syncs per second.
 pub fn fsync_floor(dir: &Path, n: u64, bytes: usize, grow: bool) -> f64 {
     use std::os::unix::fs::FileExt;
-    let path = dir.join(if grow {
-        "floor-append"
-    } else {
-        "floor-overwrite"
-    });
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .expect("floor file");
+    let path = dir.join(if grow { "floor-append" } else { "floor-overwrite" });
+    let f =
+        std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path).expect("floor file");
     let buf = vec![0x5Au8; bytes];
     if !grow {
         for i in 0..n {

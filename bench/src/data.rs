@@ -41,8 +41,8 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "vector", "graph", "river", "stone", "quiet", "amber", "signal", "harbor", "lantern", "meadow",
-    "copper", "orbit", "willow", "ember", "summit", "canyon",
+    "vector", "graph", "river", "stone", "quiet", "amber", "signal", "harbor", "lantern", "meadow", "copper", "orbit",
+    "willow", "ember", "summit", "canyon",
 ];
 
 /// One row of the dataset.
@@ -66,18 +66,9 @@ pub fn row(i: u64, dim: usize) -> Row {
     let year = 1950 + r.below(75) as i64;
     let price = (r.next_f64() * 1000.0 * 100.0).round() / 100.0;
     let n = 2 + r.below(4) as usize;
-    let title = (0..n)
-        .map(|_| WORDS[r.below(WORDS.len() as u64) as usize])
-        .collect::<Vec<_>>()
-        .join(" ");
+    let title = (0..n).map(|_| WORDS[r.below(WORDS.len() as u64) as usize]).collect::<Vec<_>>().join(" ");
     let vector = (0..dim).map(|_| r.next_f32()).collect();
-    Row {
-        id: id_of(i),
-        year,
-        price,
-        title,
-        vector,
-    }
+    Row { id: id_of(i), year, price, title, vector }
 }
 
 impl Row {

@@ -15,9 +15,7 @@ pub fn machine() -> Json {
         .and_then(|l| l.split_once(':'))
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let ram_kib: u64 = meminfo
         .lines()
@@ -35,15 +33,11 @@ pub fn machine() -> Json {
         .nth(1)
         .map(|l| {
             let mut w = l.split_whitespace();
-            (
-                w.next().unwrap_or("?").to_string(),
-                w.next().unwrap_or("?").to_string(),
-            )
+            (w.next().unwrap_or("?").to_string(), w.next().unwrap_or("?").to_string())
         })
         .unwrap_or_else(|| ("?".into(), "?".into()));
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
+    let kernel =
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default();
     json!({
         "cpu": cpu,
         "cores": cores,

@@ -16,14 +16,10 @@ use crate::data::Row;
 /// (`FULL` or `NORMAL`) and a generous busy timeout.
 pub fn open(path: &Path, sync: &str) -> Connection {
     let c = Connection::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let mode: String = c
-        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-        .expect("wal");
+    let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).expect("wal");
     assert_eq!(mode.to_lowercase(), "wal");
-    c.execute_batch(&format!("PRAGMA synchronous={sync};"))
-        .expect("synchronous");
-    c.busy_timeout(Duration::from_secs(120))
-        .expect("busy_timeout");
+    c.execute_batch(&format!("PRAGMA synchronous={sync};")).expect("synchronous");
+    c.busy_timeout(Duration::from_secs(120)).expect("busy_timeout");
     c
 }
 
@@ -49,21 +45,14 @@ pub struct SqlRow {
 
 impl From<&Row> for SqlRow {
     fn from(r: &Row) -> Self {
-        SqlRow {
-            id: r.id.clone(),
-            year: r.year,
-            price: r.price,
-            title: r.title.clone(),
-            blob: r.vector_blob(),
-        }
+        SqlRow { id: r.id.clone(), year: r.year, price: r.price, title: r.title.clone(), blob: r.vector_blob() }
     }
 }
 
 const INSERT: &str = "INSERT INTO items(id, year, price, title, v) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 fn insert(stmt: &mut rusqlite::CachedStatement<'_>, r: &SqlRow) {
-    stmt.execute(params![r.id, r.year, r.price, r.title, r.blob])
-        .expect("insert");
+    stmt.execute(params![r.id, r.year, r.price, r.title, r.blob]).expect("insert");
 }
 
 /// One INSERT per (autocommit) transaction.
@@ -123,6 +112,5 @@ pub fn load_batches(c: &mut Connection, rows: &[SqlRow], batch: usize) -> Durati
 
 /// Number of rows in the table.
 pub fn count(c: &Connection) -> u64 {
-    c.query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0))
-        .expect("count") as u64
+    c.query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0)).expect("count") as u64
 }

@@ -26,8 +26,7 @@ fn config() -> impl bincode::config::Config {
 
 /// Encodes a record.
 pub fn encode<T: Encode>(value: &T) -> Result<Vec<u8>> {
-    bincode::encode_to_vec(value, config())
-        .map_err(|e| Error::InvalidArgument(format!("cannot encode record: {e}")))
+    bincode::encode_to_vec(value, config()).map_err(|e| Error::InvalidArgument(format!("cannot encode record: {e}")))
 }
 
 /// Decodes a record that must fill `bytes` exactly. `what` names the record
@@ -36,10 +35,7 @@ pub fn decode<T: Decode<()>>(bytes: &[u8], what: &str) -> Result<T> {
     let (value, used) = bincode::decode_from_slice(bytes, config())
         .map_err(|e| Error::corrupt(format!("{what}: cannot decode: {e}")))?;
     if used != bytes.len() {
-        return Err(Error::corrupt(format!(
-            "{what}: {} trailing bytes after the record",
-            bytes.len() - used
-        )));
+        return Err(Error::corrupt(format!("{what}: {} trailing bytes after the record", bytes.len() - used)));
     }
     Ok(value)
 }

@@ -18,9 +18,7 @@ pub enum Error {
     #[error("database is locked: {0}")]
     Locked(String),
     /// An earlier storage failure left the in-memory state unknown; reopen the database.
-    #[error(
-        "database handle is unusable after an earlier storage failure ({0}); reopen the database"
-    )]
+    #[error("database handle is unusable after an earlier storage failure ({0}); reopen the database")]
     Poisoned(String),
     /// No collection of that name exists.
     #[error("unknown collection {0:?}")]
@@ -36,11 +34,7 @@ pub enum Error {
     InvalidSchema(String),
     /// A document breaks its collection's schema.
     #[error("document {id:?}: field {field:?}: {reason}")]
-    Validation {
-        id: String,
-        field: String,
-        reason: String,
-    },
+    Validation { id: String, field: String, reason: String },
     /// The document is not a JSON object, or its id is missing or malformed.
     #[error("invalid document: {0}")]
     InvalidDocument(String),

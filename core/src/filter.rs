@@ -165,20 +165,12 @@ struct FieldInfo<'a> {
 
 impl FieldInfo<'_> {
     fn err(&self, op: &str, needs: &str, got: &Json) -> Error {
-        bad(format!(
-            "{op} on {} field {:?} needs {needs}, got {}",
-            self.ty,
-            self.name,
-            json_kind(got)
-        ))
+        bad(format!("{op} on {} field {:?} needs {needs}, got {}", self.ty, self.name, json_kind(got)))
     }
 
     fn opaque(&self) -> Result<()> {
         if self.kind == Kind::Opaque {
-            return Err(bad(format!(
-                "cannot compare {} field {:?} (only $exists is supported)",
-                self.ty, self.name
-            )));
+            return Err(bad(format!("cannot compare {} field {:?} (only $exists is supported)", self.ty, self.name)));
         }
         Ok(())
     }
@@ -213,15 +205,9 @@ fn bad(msg: impl Into<String>) -> Error {
 
 fn field_info<'a>(schema: &Schema, name: &'a str) -> Result<FieldInfo<'a>> {
     if name == "id" {
-        return Ok(FieldInfo {
-            name,
-            kind: Kind::String,
-            ty: "string",
-        });
+        return Ok(FieldInfo { name, kind: Kind::String, ty: "string" });
     }
-    let def = schema
-        .field(name)
-        .ok_or_else(|| bad(format!("unknown field {name:?}")))?;
+    let def = schema.field(name).ok_or_else(|| bad(format!("unknown field {name:?}")))?;
     let kind = match def.ty {
         FieldType::String => Kind::String,
         FieldType::Int | FieldType::Float => Kind::Number,
@@ -229,11 +215,7 @@ fn field_info<'a>(schema: &Schema, name: &'a str) -> Result<FieldInfo<'a>> {
         FieldType::StringArray => Kind::StringArray,
         FieldType::Vector { .. } | FieldType::Matrix { .. } | FieldType::Bytes => Kind::Opaque,
     };
-    Ok(FieldInfo {
-        name,
-        kind,
-        ty: def.ty.name(),
-    })
+    Ok(FieldInfo { name, kind, ty: def.ty.name() })
 }
 
 fn combine(mut parts: Vec<Filter>) -> Filter {
@@ -246,27 +228,20 @@ fn combine(mut parts: Vec<Filter>) -> Filter {
 
 fn check_depth(depth: usize) -> Result<()> {
     if depth > MAX_FILTER_DEPTH {
-        return Err(bad(format!(
-            "filter is nested more than {MAX_FILTER_DEPTH} levels deep"
-        )));
+        return Err(bad(format!("filter is nested more than {MAX_FILTER_DEPTH} levels deep")));
     }
     Ok(())
 }
 
 /// Whether `v` is an operator object like `{"$gt": 5}`.
 fn is_operator_object(v: &Json) -> bool {
-    v.as_object()
-        .is_some_and(|o| o.keys().any(|k| k.starts_with('$')))
+    v.as_object().is_some_and(|o| o.keys().any(|k| k.starts_with('$')))
 }
 
 fn parse_filter(schema: &Schema, json: &Json, depth: usize) -> Result<Filter> {
     check_depth(depth)?;
-    let obj = json.as_object().ok_or_else(|| {
-        bad(format!(
-            "a filter must be a JSON object, got {}",
-            json_kind(json)
-        ))
-    })?;
+    let obj =
+        json.as_object().ok_or_else(|| bad(format!("a filter must be a JSON object, got {}", json_kind(json))))?;
     let mut parts = Vec::with_capacity(obj.len());
     for (key, v) in obj {
         parts.push(match key.as_str() {
@@ -275,10 +250,7 @@ fn parse_filter(schema: &Schema, json: &Json, depth: usize) -> Result<Filter> {
                     Some(items) if !items.is_empty() => items,
                     _ => return Err(bad(format!("{key} needs a non-empty array of filters"))),
                 };
-                let subs = items
-                    .iter()
-                    .map(|f| parse_filter(schema, f, depth + 1))
-                    .collect::<Result<Vec<_>>>()?;
+                let subs = items.iter().map(|f| parse_filter(schema, f, depth + 1)).collect::<Result<Vec<_>>>()?;
                 if key == "$and" {
                     Filter::And(subs)
                 } else {
@@ -314,34 +286,21 @@ fn parse_ops(info: &FieldInfo, ops: &Map<String, Json>, depth: usize) -> Result<
                     )));
                 }
                 match arg {
-                    Json::String(s) => Filter::Contains {
-                        field: field.clone(),
-                        value: s.clone(),
-                    },
+                    Json::String(s) => Filter::Contains { field: field.clone(), value: s.clone() },
                     other => return Err(info.err(op, "a string", other)),
                 }
             }
             "$exists" => match arg {
-                Json::Bool(b) => Filter::Exists {
-                    field: field.clone(),
-                    exists: *b,
-                },
+                Json::Bool(b) => Filter::Exists { field: field.clone(), exists: *b },
                 other => return Err(info.err(op, "true or false", other)),
             },
             "$not" => match arg.as_object() {
-                Some(inner) if is_operator_object(arg) => {
-                    Filter::Not(Box::new(parse_ops(info, inner, depth + 1)?))
-                }
+                Some(inner) if is_operator_object(arg) => Filter::Not(Box::new(parse_ops(info, inner, depth + 1)?)),
                 _ => return Err(info.err(op, "an operator object such as {\"$gt\": 5}", arg)),
             },
             name => match CmpOp::from_name(name) {
                 Some(cmp) => parse_cmp(info, cmp, arg)?,
-                None => {
-                    return Err(bad(format!(
-                        "unknown operator {name:?} on field {:?}",
-                        info.name
-                    )))
-                }
+                None => return Err(bad(format!("unknown operator {name:?} on field {:?}", info.name))),
             },
         });
     }
@@ -352,19 +311,12 @@ fn parse_cmp(info: &FieldInfo, op: CmpOp, arg: &Json) -> Result<Filter> {
     let field = info.name.to_string();
     if arg.is_null() && matches!(op, CmpOp::Eq | CmpOp::Ne) {
         // `{"f": null}` matches documents without the field, as stored nulls mean absent.
-        return Ok(Filter::Exists {
-            field,
-            exists: op == CmpOp::Ne,
-        });
+        return Ok(Filter::Exists { field, exists: op == CmpOp::Ne });
     }
     info.opaque()?;
     let ordered = matches!(op, CmpOp::Eq | CmpOp::Ne);
     match info.kind {
-        Kind::Bool if !ordered => Err(bad(format!(
-            "{} is not supported on bool field {:?}",
-            op.name(),
-            info.name
-        ))),
+        Kind::Bool if !ordered => Err(bad(format!("{} is not supported on bool field {:?}", op.name(), info.name))),
         Kind::StringArray if !ordered => Err(bad(format!(
             "{} is not supported on string[] field {:?} (use $contains, $in, $nin, $eq or $ne)",
             op.name(),
@@ -377,22 +329,11 @@ fn parse_cmp(info: &FieldInfo, op: CmpOp, arg: &Json) -> Result<Filter> {
                     .map(|x| x.as_str().map(str::to_string))
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(|| info.err(op.name(), "an array of strings", arg))?;
-                Ok(Filter::ArrayEq {
-                    field,
-                    values,
-                    negate: op == CmpOp::Ne,
-                })
+                Ok(Filter::ArrayEq { field, values, negate: op == CmpOp::Ne })
             }
             Json::String(s) => {
-                let c = Filter::Contains {
-                    field,
-                    value: s.clone(),
-                };
-                Ok(if op == CmpOp::Ne {
-                    Filter::Not(Box::new(c))
-                } else {
-                    c
-                })
+                let c = Filter::Contains { field, value: s.clone() };
+                Ok(if op == CmpOp::Ne { Filter::Not(Box::new(c)) } else { c })
             }
             other => Err(info.err(op.name(), "an array of strings or a string", other)),
         },
@@ -405,9 +346,7 @@ fn parse_cmp(info: &FieldInfo, op: CmpOp, arg: &Json) -> Result<Filter> {
 
 fn parse_in(info: &FieldInfo, op: &str, arg: &Json) -> Result<Filter> {
     info.opaque()?;
-    let items = arg
-        .as_array()
-        .ok_or_else(|| info.err(op, "an array", arg))?;
+    let items = arg.as_array().ok_or_else(|| info.err(op, "an array", arg))?;
     let mut values = Vec::with_capacity(items.len());
     for (i, x) in items.iter().enumerate() {
         match info.scalar(x) {
@@ -423,11 +362,7 @@ fn parse_in(info: &FieldInfo, op: &str, arg: &Json) -> Result<Filter> {
             }
         }
     }
-    Ok(Filter::In {
-        field: info.name.to_string(),
-        values,
-        negate: op == "$nin",
-    })
+    Ok(Filter::In { field: info.name.to_string(), values, negate: op == "$nin" })
 }
 
 /// A document field as seen by a filter.
@@ -492,8 +427,7 @@ impl Filter {
 
     /// Parses a filter from JSON text; syntax errors are [`Error::InvalidFilter`].
     pub fn parse_str(schema: &Schema, text: &str) -> Result<Filter> {
-        let v: Json =
-            serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        let v: Json = serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
         Filter::parse(schema, &v)
     }
 
@@ -508,21 +442,13 @@ impl Filter {
                 Slot::Missing => *op == CmpOp::Ne,
                 s => op.holds(compare(&s, value)),
             },
-            Filter::In {
-                field,
-                values,
-                negate,
-            } => {
+            Filter::In { field, values, negate } => {
                 let found = match slot(doc, field) {
                     Slot::Missing => false,
-                    Slot::Val(Value::StringArray(items)) => items.iter().any(|i| {
-                        values
-                            .iter()
-                            .any(|v| matches!(v, Scalar::String(s) if s == i))
-                    }),
-                    s => values
-                        .iter()
-                        .any(|v| compare(&s, v) == Some(Ordering::Equal)),
+                    Slot::Val(Value::StringArray(items)) => {
+                        items.iter().any(|i| values.iter().any(|v| matches!(v, Scalar::String(s) if s == i)))
+                    }
+                    s => values.iter().any(|v| compare(&s, v) == Some(Ordering::Equal)),
                 };
                 found != *negate
             }
@@ -530,14 +456,8 @@ impl Filter {
                 slot(doc, field),
                 Slot::Val(Value::StringArray(items)) if items.contains(value)
             ),
-            Filter::Exists { field, exists } => {
-                !matches!(slot(doc, field), Slot::Missing) == *exists
-            }
-            Filter::ArrayEq {
-                field,
-                values,
-                negate,
-            } => {
+            Filter::Exists { field, exists } => !matches!(slot(doc, field), Slot::Missing) == *exists,
+            Filter::ArrayEq { field, values, negate } => {
                 let equal = matches!(
                     slot(doc, field),
                     Slot::Val(Value::StringArray(items)) if items == values
@@ -581,10 +501,7 @@ mod tests {
             .with("year", Value::Int(1965))
             .with("price", Value::Float(9.5))
             .with("ok", Value::Bool(true))
-            .with(
-                "tags",
-                Value::StringArray(vec!["sf".into(), "classic".into()]),
-            )
+            .with("tags", Value::StringArray(vec!["sf".into(), "classic".into()]))
             .with("v", Value::Vector(vec![1.0, 2.0]));
         (full, Document::new("a1"))
     }
@@ -601,50 +518,24 @@ mod tests {
         assert_eq!(f(json!({})), Filter::All);
         assert_eq!(
             f(json!({"year": 2020})),
-            Filter::Cmp {
-                field: "year".into(),
-                op: CmpOp::Eq,
-                value: Scalar::Int(2020)
-            }
+            Filter::Cmp { field: "year".into(), op: CmpOp::Eq, value: Scalar::Int(2020) }
         );
         assert_eq!(
             f(json!({"year": {"$gte": 2000, "$lt": 2010.5}})),
             Filter::And(vec![
-                Filter::Cmp {
-                    field: "year".into(),
-                    op: CmpOp::Gte,
-                    value: Scalar::Int(2000)
-                },
-                Filter::Cmp {
-                    field: "year".into(),
-                    op: CmpOp::Lt,
-                    value: Scalar::Float(2010.5)
-                },
+                Filter::Cmp { field: "year".into(), op: CmpOp::Gte, value: Scalar::Int(2000) },
+                Filter::Cmp { field: "year".into(), op: CmpOp::Lt, value: Scalar::Float(2010.5) },
             ])
         );
         assert_eq!(
             f(json!({"tags": {"$nin": ["a"]}})),
-            Filter::In {
-                field: "tags".into(),
-                values: vec![Scalar::String("a".into())],
-                negate: true
-            }
+            Filter::In { field: "tags".into(), values: vec![Scalar::String("a".into())], negate: true }
         );
         assert_eq!(
             f(json!({"ok": {"$not": {"$eq": true}}})),
-            Filter::Not(Box::new(Filter::Cmp {
-                field: "ok".into(),
-                op: CmpOp::Eq,
-                value: Scalar::Bool(true)
-            }))
+            Filter::Not(Box::new(Filter::Cmp { field: "ok".into(), op: CmpOp::Eq, value: Scalar::Bool(true) }))
         );
-        assert_eq!(
-            f(json!({"year": null})),
-            Filter::Exists {
-                field: "year".into(),
-                exists: false
-            }
-        );
+        assert_eq!(f(json!({"year": null})), Filter::Exists { field: "year".into(), exists: false });
         assert!(matches!(f(json!({"$or": [{"ok": true}]})), Filter::Or(v) if v.len() == 1));
         assert!(matches!(f(json!({"$and": [{"ok": true}, {}]})), Filter::And(v) if v.len() == 2));
         assert!(matches!(f(json!({"ok": true, "year": 1})), Filter::And(v) if v.len() == 2));
@@ -653,9 +544,7 @@ mod tests {
     #[test]
     fn parse_str_works_and_rejects_bad_json() {
         let (full, _) = docs();
-        assert!(Filter::parse_str(&schema(), r#"{"title": "Dune"}"#)
-            .unwrap()
-            .matches(&full));
+        assert!(Filter::parse_str(&schema(), r#"{"title": "Dune"}"#).unwrap().matches(&full));
         assert!(matches!(
             Filter::parse_str(&schema(), "{"),
             Err(Error::InvalidFilter(m)) if m.contains("not valid JSON")
@@ -681,17 +570,11 @@ mod tests {
         assert_eq!(check(json!({"year": {"$gte": 1965}})), (true, false));
         assert_eq!(check(json!({"year": {"$lt": 1965.5}})), (true, false));
         assert_eq!(check(json!({"year": {"$lte": 1964.9}})), (false, false));
-        assert_eq!(
-            check(json!({"year": {"$gt": 1964.9, "$lt": 1966}})),
-            (true, false)
-        );
+        assert_eq!(check(json!({"year": {"$gt": 1964.9, "$lt": 1966}})), (true, false));
         assert_eq!(check(json!({"price": {"$gt": 9}})), (true, false));
         assert_eq!(check(json!({"price": {"$lt": 10}})), (true, false));
         assert_eq!(check(json!({"price": {"$lte": 9}})), (false, false));
-        assert_eq!(
-            check(json!({"title": {"$gt": "A", "$lt": "E"}})),
-            (true, false)
-        );
+        assert_eq!(check(json!({"title": {"$gt": "A", "$lt": "E"}})), (true, false));
         assert_eq!(check(json!({"year": {"$lt": 1e300}})), (true, false));
         assert_eq!(check(json!({"year": {"$gt": u64::MAX}})), (false, false));
     }
@@ -703,21 +586,12 @@ mod tests {
         assert_eq!(cmp_int_float(-3, -2.5), Some(Ordering::Less));
         assert_eq!(cmp_int_float(-2, -2.5), Some(Ordering::Greater));
         assert_eq!(cmp_int_float(2, 2.0), Some(Ordering::Equal));
-        assert_eq!(
-            cmp_int_float(i64::MAX - 1, 4611686018427387904.0),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            cmp_int_float(i64::MIN, i64::MIN as f64),
-            Some(Ordering::Equal)
-        );
+        assert_eq!(cmp_int_float(i64::MAX - 1, 4611686018427387904.0), Some(Ordering::Greater));
+        assert_eq!(cmp_int_float(i64::MIN, i64::MIN as f64), Some(Ordering::Equal));
         assert_eq!(cmp_int_float(0, f64::NAN), None);
         assert_eq!(cmp_int_float(0, f64::NEG_INFINITY), Some(Ordering::Greater));
         // 2^53 + 1 must not round to 2^53.
-        assert_eq!(
-            cmp_int_float((1 << 53) + 1, 9007199254740992.0),
-            Some(Ordering::Greater)
-        );
+        assert_eq!(cmp_int_float((1 << 53) + 1, 9007199254740992.0), Some(Ordering::Greater));
     }
 
     #[test]
@@ -727,10 +601,7 @@ mod tests {
         assert_eq!(check(json!({"year": {"$in": []}})), (false, false));
         assert_eq!(check(json!({"year": {"$nin": [1, 2]}})), (true, true));
         assert_eq!(check(json!({"year": {"$nin": [1965]}})), (false, true));
-        assert_eq!(
-            check(json!({"title": {"$in": ["Dune", "x"]}})),
-            (true, false)
-        );
+        assert_eq!(check(json!({"title": {"$in": ["Dune", "x"]}})), (true, false));
         assert_eq!(check(json!({"ok": {"$in": [false]}})), (false, false));
         assert_eq!(check(json!({"tags": {"$in": ["x", "sf"]}})), (true, false));
         assert_eq!(check(json!({"tags": {"$in": ["x"]}})), (false, false));
@@ -745,10 +616,7 @@ mod tests {
         assert_eq!(check(json!({"tags": {"$contains": "x"}})), (false, false));
         assert_eq!(check(json!({"tags": ["sf", "classic"]})), (true, false));
         assert_eq!(check(json!({"tags": ["classic", "sf"]})), (false, false));
-        assert_eq!(
-            check(json!({"tags": {"$ne": ["sf", "classic"]}})),
-            (false, true)
-        );
+        assert_eq!(check(json!({"tags": {"$ne": ["sf", "classic"]}})), (false, true));
         assert_eq!(check(json!({"tags": {"$ne": ["sf"]}})), (true, true));
         // A single string is element containment, Mongo style.
         assert_eq!(check(json!({"tags": "classic"})), (true, false));
@@ -775,31 +643,13 @@ mod tests {
 
     #[test]
     fn logic() {
-        assert_eq!(
-            check(json!({"$or": [{"year": 1}, {"title": "Dune"}]})),
-            (true, false)
-        );
-        assert_eq!(
-            check(json!({"$or": [{"year": 1}, {"title": {"$ne": "Dune"}}]})),
-            (false, true)
-        );
-        assert_eq!(
-            check(json!({"$and": [{"year": 1965}, {"ok": true}]})),
-            (true, false)
-        );
-        assert_eq!(
-            check(json!({"$and": [{"year": 1965}, {"ok": false}]})),
-            (false, false)
-        );
+        assert_eq!(check(json!({"$or": [{"year": 1}, {"title": "Dune"}]})), (true, false));
+        assert_eq!(check(json!({"$or": [{"year": 1}, {"title": {"$ne": "Dune"}}]})), (false, true));
+        assert_eq!(check(json!({"$and": [{"year": 1965}, {"ok": true}]})), (true, false));
+        assert_eq!(check(json!({"$and": [{"year": 1965}, {"ok": false}]})), (false, false));
         assert_eq!(check(json!({"$not": {"year": 1965}})), (false, true));
-        assert_eq!(
-            check(json!({"year": {"$not": {"$gt": 2000}}})),
-            (true, true)
-        );
-        assert_eq!(
-            check(json!({"year": {"$not": {"$gt": 1900, "$lt": 2000}}})),
-            (false, true)
-        );
+        assert_eq!(check(json!({"year": {"$not": {"$gt": 2000}}})), (true, true));
+        assert_eq!(check(json!({"year": {"$not": {"$gt": 1900, "$lt": 2000}}})), (false, true));
         assert_eq!(check(json!({"year": 1965, "ok": false})), (false, false));
         assert_eq!(check(json!({})), (true, true));
     }
@@ -807,27 +657,12 @@ mod tests {
     #[test]
     fn schema_errors() {
         assert_eq!(err(json!({"nope": 1})), "unknown field \"nope\"");
-        assert_eq!(
-            err(json!({"year": {"$foo": 1}})),
-            "unknown operator \"$foo\" on field \"year\""
-        );
+        assert_eq!(err(json!({"year": {"$foo": 1}})), "unknown operator \"$foo\" on field \"year\"");
         assert_eq!(err(json!({"$foo": []})), "unknown operator \"$foo\"");
-        assert_eq!(
-            err(json!({"year": {"$gt": "x"}})),
-            "$gt on int field \"year\" needs a number, got string"
-        );
-        assert_eq!(
-            err(json!({"title": 5})),
-            "$eq on string field \"title\" needs a string, got integer"
-        );
-        assert_eq!(
-            err(json!({"ok": "yes"})),
-            "$eq on bool field \"ok\" needs a bool, got string"
-        );
-        assert_eq!(
-            err(json!({"ok": {"$gt": true}})),
-            "$gt is not supported on bool field \"ok\""
-        );
+        assert_eq!(err(json!({"year": {"$gt": "x"}})), "$gt on int field \"year\" needs a number, got string");
+        assert_eq!(err(json!({"title": 5})), "$eq on string field \"title\" needs a string, got integer");
+        assert_eq!(err(json!({"ok": "yes"})), "$eq on bool field \"ok\" needs a bool, got string");
+        assert_eq!(err(json!({"ok": {"$gt": true}})), "$gt is not supported on bool field \"ok\"");
         assert!(err(json!({"tags": {"$lt": "a"}})).contains("not supported on string[] field"));
         assert!(err(json!({"tags": ["a", 1]})).contains("needs an array of strings"));
         assert!(err(json!({"tags": 3})).contains("needs an array of strings or a string"));
@@ -842,10 +677,7 @@ mod tests {
             assert!(m.starts_with("cannot compare") && m.contains(field), "{m}");
             assert!(err(json!({ field: {"$in": []} })).starts_with("cannot compare"));
         }
-        assert_eq!(
-            err(json!({"year": {"$in": 5}})),
-            "$in on int field \"year\" needs an array, got integer"
-        );
+        assert_eq!(err(json!({"year": {"$in": 5}})), "$in on int field \"year\" needs an array, got integer");
         assert_eq!(
             err(json!({"year": {"$nin": [1, "a"]}})),
             "$nin on int field \"year\" needs an array of numbers, got string at index 1"

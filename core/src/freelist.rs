@@ -26,10 +26,7 @@ pub struct Allocator {
 impl Allocator {
     /// An allocator with the given free pages and high-water mark.
     pub fn new(free: impl IntoIterator<Item = PageId>, next: u64) -> Self {
-        Allocator {
-            free: free.into_iter().collect(),
-            next: next.max(FIRST_DATA_PAGE),
-        }
+        Allocator { free: free.into_iter().collect(), next: next.max(FIRST_DATA_PAGE) }
     }
 
     /// A page to write: the lowest free one, or a new one.
@@ -69,17 +66,11 @@ impl Allocator {
 
 /// Writes `ids` as a free-list chain on fresh pages; returns its head (0 if
 /// `ids` is empty) and the pages the chain uses.
-pub fn write(
-    pages: &dyn PageStore,
-    alloc: &mut Allocator,
-    ids: &[PageId],
-) -> Result<(PageId, Vec<PageId>)> {
+pub fn write(pages: &dyn PageStore, alloc: &mut Allocator, ids: &[PageId]) -> Result<(PageId, Vec<PageId>)> {
     let ps = pages.page_size();
     let per = (ps - HEADER) / 8;
     let chunks: Vec<&[PageId]> = ids.chunks(per).collect();
-    let chain = (0..chunks.len())
-        .map(|_| alloc.alloc_fresh(pages))
-        .collect::<Result<Vec<_>>>()?;
+    let chain = (0..chunks.len()).map(|_| alloc.alloc_fresh(pages)).collect::<Result<Vec<_>>>()?;
     let mut buf = vec![0u8; ps];
     for (i, chunk) in chunks.iter().enumerate() {
         buf.fill(0);
@@ -98,12 +89,7 @@ pub fn write(
 
 /// Reads a free-list chain of `len` entries from `head`; returns the free
 /// pages and the chain's own pages. Every id must lie in `FIRST_DATA_PAGE..page_count`.
-pub fn read(
-    pages: &dyn PageStore,
-    head: PageId,
-    len: u64,
-    page_count: u64,
-) -> Result<(Vec<PageId>, Vec<PageId>)> {
+pub fn read(pages: &dyn PageStore, head: PageId, len: u64, page_count: u64) -> Result<(Vec<PageId>, Vec<PageId>)> {
     let ps = pages.page_size();
     let mut buf = vec![0u8; ps];
     let mut ids = Vec::new();
@@ -123,19 +109,14 @@ pub fn read(
         for _ in 0..count {
             let p = r.u64()?;
             if !(FIRST_DATA_PAGE..page_count).contains(&p) {
-                return Err(Error::corrupt(format!(
-                    "free list page {id} lists page {p}, out of range"
-                )));
+                return Err(Error::corrupt(format!("free list page {id} lists page {p}, out of range")));
             }
             ids.push(p);
         }
         id = next;
     }
     if ids.len() as u64 != len {
-        return Err(Error::corrupt(format!(
-            "free list holds {} pages, superblock says {len}",
-            ids.len()
-        )));
+        return Err(Error::corrupt(format!("free list holds {} pages, superblock says {len}", ids.len())));
     }
     Ok((ids, chain))
 }
@@ -155,14 +136,8 @@ mod tests {
         let (back, chain2) = read(&store, head, ids.len() as u64, 10_000).unwrap();
         assert_eq!(back, ids);
         assert_eq!(chain, chain2);
-        assert!(
-            read(&store, head, 5, 10_000).is_err(),
-            "a wrong length is caught"
-        );
-        assert!(
-            read(&store, head, ids.len() as u64, 100).is_err(),
-            "out-of-range ids are caught"
-        );
+        assert!(read(&store, head, 5, 10_000).is_err(), "a wrong length is caught");
+        assert!(read(&store, head, ids.len() as u64, 100).is_err(), "out-of-range ids are caught");
         let (head, chain) = write(&store, &mut alloc, &[]).unwrap();
         assert_eq!((head, chain.len()), (0, 0));
     }

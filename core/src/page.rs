@@ -59,13 +59,8 @@ pub fn check(id: PageId, page: &[u8], want: PageKind) -> Result<()> {
     }
     match PageKind::from_u8(page[4]) {
         Some(k) if k == want => Ok(()),
-        Some(k) => Err(Error::corrupt(format!(
-            "page {id}: expected a {want:?} page, found {k:?}"
-        ))),
-        None => Err(Error::corrupt(format!(
-            "page {id}: unknown page kind {}",
-            page[4]
-        ))),
+        Some(k) => Err(Error::corrupt(format!("page {id}: expected a {want:?} page, found {k:?}"))),
+        None => Err(Error::corrupt(format!("page {id}: unknown page kind {}", page[4]))),
     }
 }
 
@@ -91,10 +86,7 @@ impl<'a> Reader<'a> {
                 self.pos = end;
                 Ok(s)
             }
-            None => Err(Error::corrupt(format!(
-                "page {}: field runs past the page end",
-                self.id
-            ))),
+            None => Err(Error::corrupt(format!("page {}: field runs past the page end", self.id))),
         }
     }
     /// A u16.

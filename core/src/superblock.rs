@@ -55,16 +55,10 @@ impl Superblock {
         page[0..8].copy_from_slice(MAGIC);
         page[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
         page[12..16].copy_from_slice(&self.page_size.to_le_bytes());
-        for (i, v) in [
-            self.generation,
-            self.checkpoint_lsn,
-            self.root,
-            self.freelist_head,
-            self.freelist_len,
-            self.page_count,
-        ]
-        .into_iter()
-        .enumerate()
+        for (i, v) in
+            [self.generation, self.checkpoint_lsn, self.root, self.freelist_head, self.freelist_len, self.page_count]
+                .into_iter()
+                .enumerate()
         {
             page[16 + i * 8..24 + i * 8].copy_from_slice(&v.to_le_bytes());
         }
@@ -79,22 +73,17 @@ impl Superblock {
         if bytes.iter().all(|&b| b == 0) {
             return Ok(None);
         }
-        let u32_at =
-            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
         let u64_at = |o: usize| {
             let mut a = [0u8; 8];
             a.copy_from_slice(&bytes[o..o + 8]);
             u64::from_le_bytes(a)
         };
         if crc32fast::hash(&bytes[..64]) != u32_at(64) {
-            return Err(Error::corrupt(format!(
-                "superblock {slot}: checksum mismatch"
-            )));
+            return Err(Error::corrupt(format!("superblock {slot}: checksum mismatch")));
         }
         if &bytes[0..8] != MAGIC {
-            return Err(Error::corrupt(format!(
-                "superblock {slot}: not an Axon database (bad magic)"
-            )));
+            return Err(Error::corrupt(format!("superblock {slot}: not an Axon database (bad magic)")));
         }
         let version = u32_at(8);
         if version != FORMAT_VERSION {
@@ -148,10 +137,7 @@ mod tests {
         for i in 0..SIZE {
             let mut bad = page.clone();
             bad[i] ^= 0x40;
-            assert!(
-                Superblock::decode(&bad, 0).is_err(),
-                "flip at byte {i} must be caught"
-            );
+            assert!(Superblock::decode(&bad, 0).is_err(), "flip at byte {i} must be caught");
         }
         assert_eq!(Superblock::decode(&vec![0u8; 4096], 1).unwrap(), None);
     }

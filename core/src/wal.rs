@@ -129,14 +129,7 @@ fn frame_at(bytes: &[u8], pos: usize) -> Option<(Frame, usize)> {
     if frame_crc(len, lsn, synced, payload) != u32_at(head, 24) {
         return None;
     }
-    Some((
-        Frame {
-            lsn,
-            synced,
-            payload: payload.to_vec(),
-        },
-        end,
-    ))
+    Some((Frame { lsn, synced, payload: payload.to_vec() }, end))
 }
 
 /// The first intact frame at or after `from` with an LSN above `after`.
@@ -147,11 +140,7 @@ fn later_frame(bytes: &[u8], from: usize, after: u64, needed: u64) -> Option<(us
     let magic = FRAME_MAGIC.to_le_bytes();
     (from..bytes.len().saturating_sub(FRAME_HEADER - 1))
         .filter(|&p| bytes[p..p + 4] == magic)
-        .find_map(|p| {
-            frame_at(bytes, p)
-                .filter(|(f, _)| f.lsn > after && f.synced >= needed)
-                .map(|(f, _)| (p, f.lsn))
-        })
+        .find_map(|p| frame_at(bytes, p).filter(|(f, _)| f.lsn > after && f.synced >= needed).map(|(f, _)| (p, f.lsn)))
 }
 
 /// Reads a segment. `name` labels it in errors.
@@ -160,13 +149,9 @@ pub fn read_segment(log: &dyn LogFile, name: &str) -> Result<Segment> {
     let size = usize::try_from(len).map_err(|_| Error::corrupt(format!("{name}: too large")))?;
     let mut bytes = vec![0u8; size];
     log.read_at(0, &mut bytes)?;
-    let mut seg = Segment {
-        len,
-        ..Segment::default()
-    };
-    let header_ok = size >= SEGMENT_HEADER
-        && &bytes[..8] == SEGMENT_MAGIC
-        && crc32fast::hash(&bytes[..28]) == u32_at(&bytes, 28);
+    let mut seg = Segment { len, ..Segment::default() };
+    let header_ok =
+        size >= SEGMENT_HEADER && &bytes[..8] == SEGMENT_MAGIC && crc32fast::hash(&bytes[..28]) == u32_at(&bytes, 28);
     if !header_ok {
         // An empty file, or a header that was being written when power failed.
         // Intact frames behind a bad header mean real damage.
@@ -179,9 +164,7 @@ pub fn read_segment(log: &dyn LogFile, name: &str) -> Result<Segment> {
     }
     let version = u32_at(&bytes, 8);
     if version != FORMAT_VERSION {
-        return Err(Error::corrupt(format!(
-            "{name}: format version {version}, this build reads {FORMAT_VERSION}"
-        )));
+        return Err(Error::corrupt(format!("{name}: format version {version}, this build reads {FORMAT_VERSION}")));
     }
     seg.seq = Some(u64_at(&bytes, 12));
     seg.base = u64_at(&bytes, 20);
@@ -235,20 +218,11 @@ mod tests {
             assert_eq!(seg.valid_end as usize, two);
         }
         let seg = read_segment(&MemLogFile::from_bytes(full.clone()), "t").unwrap();
-        assert_eq!(
-            seg.frames.iter().map(|f| f.lsn).collect::<Vec<_>>(),
-            vec![5, 6, 7]
-        );
+        assert_eq!(seg.frames.iter().map(|f| f.lsn).collect::<Vec<_>>(), vec![5, 6, 7]);
         assert_eq!(seg.seq, Some(3));
         let mut garbage = full.clone();
         garbage.extend((0..500u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
-        assert_eq!(
-            read_segment(&MemLogFile::from_bytes(garbage), "t")
-                .unwrap()
-                .frames
-                .len(),
-            3
-        );
+        assert_eq!(read_segment(&MemLogFile::from_bytes(garbage), "t").unwrap().frames.len(), 3);
     }
 
     #[test]
@@ -271,12 +245,7 @@ mod tests {
         assert_eq!(read_segment(&MemLogFile::new(), "t").unwrap().seq, None);
         let h = segment_header(1, 0);
         for cut in 0..SEGMENT_HEADER {
-            assert_eq!(
-                read_segment(&MemLogFile::from_bytes(h[..cut].to_vec()), "t")
-                    .unwrap()
-                    .seq,
-                None
-            );
+            assert_eq!(read_segment(&MemLogFile::from_bytes(h[..cut].to_vec()), "t").unwrap().seq, None);
         }
     }
 
@@ -293,18 +262,12 @@ mod tests {
         let mut holed = b.clone();
         holed[starts[1]..starts[2]].fill(0);
         let seg = read_segment(&MemLogFile::from_bytes(holed.clone()), "t").unwrap();
-        assert_eq!(
-            seg.frames.iter().map(|f| f.lsn).collect::<Vec<_>>(),
-            vec![5]
-        );
+        assert_eq!(seg.frames.iter().map(|f| f.lsn).collect::<Vec<_>>(), vec![5]);
         assert_eq!(seg.valid_end as usize, starts[1]);
         // The same hole before a frame that records LSN 6 as synced is damage.
         let mut b2 = b[..starts[2]].to_vec();
         b2.extend(encode_frame(7, 6, b"three").unwrap());
         b2[starts[1]..starts[2]].fill(0);
-        assert!(matches!(
-            read_segment(&MemLogFile::from_bytes(b2), "t"),
-            Err(Error::Corrupt(_))
-        ));
+        assert!(matches!(read_segment(&MemLogFile::from_bytes(b2), "t"), Err(Error::Corrupt(_))));
     }
 }

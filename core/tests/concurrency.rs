@@ -17,30 +17,16 @@ const BATCHES: usize = 1500;
 
 fn check_snapshot(snap: &DbSnapshot) -> Vec<Document> {
     let docs = snap.scan("t", None, None).unwrap();
-    assert_eq!(
-        snap.count("t").unwrap(),
-        docs.len() as u64,
-        "count disagrees with scan"
-    );
+    assert_eq!(snap.count("t").unwrap(), docs.len() as u64, "count disagrees with scan");
     let by_id: BTreeMap<&str, &Document> = docs.iter().map(|d| (d.id.as_str(), d)).collect();
     for w in 0..WRITERS {
         for k in 0..5 {
-            let x = by_id
-                .get(format!("pair-{w}-{k}-x").as_str())
-                .map(|d| d.get("n").cloned());
-            let y = by_id
-                .get(format!("pair-{w}-{k}-y").as_str())
-                .map(|d| d.get("n").cloned());
+            let x = by_id.get(format!("pair-{w}-{k}-x").as_str()).map(|d| d.get("n").cloned());
+            let y = by_id.get(format!("pair-{w}-{k}-y").as_str()).map(|d| d.get("n").cloned());
             assert_eq!(x, y, "half of a batch is visible");
         }
-        let logs = docs
-            .iter()
-            .filter(|d| d.id.starts_with(&format!("log-{w}-")))
-            .count() as i64;
-        let counter = match by_id
-            .get(format!("counter-{w}").as_str())
-            .and_then(|d| d.get("n"))
-        {
+        let logs = docs.iter().filter(|d| d.id.starts_with(&format!("log-{w}-"))).count() as i64;
+        let counter = match by_id.get(format!("counter-{w}").as_str()).and_then(|d| d.get("n")) {
             Some(Value::Int(n)) => *n,
             _ => 0,
         };
@@ -67,10 +53,7 @@ fn readers_see_consistent_stable_snapshots_under_writes_and_checkpoints() {
             })),
         };
         let db = Db::open(Storage::in_memory(1024), opts).unwrap();
-        let schema = Schema::from_json(
-            &json!({"fields": {"n": {"type": "int"}, "pad": {"type": "string"}}}),
-        )
-        .unwrap();
+        let schema = Schema::from_json(&json!({"fields": {"n": {"type": "int"}, "pad": {"type": "string"}}})).unwrap();
         db.create_collection("t", schema).unwrap();
         let done = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
@@ -92,22 +75,13 @@ fn readers_see_consistent_stable_snapshots_under_writes_and_checkpoints() {
                     }
                     if i % 3 == 0 {
                         logs += 1;
-                        b.insert(
-                            "t",
-                            Document::new(format!("log-{w}-{logs:05}")).with("n", Value::Int(logs)),
-                        );
-                        b.upsert(
-                            "t",
-                            Document::new(format!("counter-{w}")).with("n", Value::Int(logs)),
-                        );
+                        b.insert("t", Document::new(format!("log-{w}-{logs:05}")).with("n", Value::Int(logs)));
+                        b.upsert("t", Document::new(format!("counter-{w}")).with("n", Value::Int(logs)));
                     }
                     if i % 7 == 0 && logs > 0 {
                         b.delete("t", &format!("log-{w}-{logs:05}"));
                         logs -= 1;
-                        b.upsert(
-                            "t",
-                            Document::new(format!("counter-{w}")).with("n", Value::Int(logs)),
-                        );
+                        b.upsert("t", Document::new(format!("counter-{w}")).with("n", Value::Int(logs)));
                     }
                     db.write(&b).unwrap();
                 }
@@ -152,10 +126,7 @@ fn readers_see_consistent_stable_snapshots_under_writes_and_checkpoints() {
         checkpointer.join().unwrap();
         assert!(rounds >= 6);
         check_snapshot(&db.snapshot());
-        assert!(
-            db.stats().unwrap().checkpoint_generation > 5,
-            "checkpoints must have run"
-        );
+        assert!(db.stats().unwrap().checkpoint_generation > 5, "checkpoints must have run");
         let r = db.verify().unwrap();
         assert!(r.problems.is_empty(), "{:?}", r.problems);
     }

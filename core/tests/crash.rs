@@ -12,22 +12,13 @@ use common::*;
 
 fn opts(durability: Durability) -> EngineOptions {
     // A small threshold: checkpoints run inline every few commits.
-    EngineOptions {
-        durability,
-        checkpoint_bytes: 6000,
-        ..Default::default()
-    }
+    EngineOptions { durability, checkpoint_bytes: 6000, ..Default::default() }
 }
 
 /// Runs the workload of `seed` until the disk crashes or `commits` batches
 /// are done. Returns the models after each acknowledged commit (index 0 =
 /// before any) and the model the in-flight batch would have produced.
-fn run(
-    disk: &SimDisk,
-    seed: u64,
-    commits: usize,
-    durability: Durability,
-) -> (Vec<Model>, Option<Model>) {
+fn run(disk: &SimDisk, seed: u64, commits: usize, durability: Durability) -> (Vec<Model>, Option<Model>) {
     let mut states = vec![Model::new()];
     let Ok(db) = Db::open(disk.storage(), opts(durability)) else {
         return (states, None);
@@ -47,13 +38,7 @@ fn run(
     (states, None)
 }
 
-fn check_recovery(
-    disk: &SimDisk,
-    states: &[Model],
-    in_flight: Option<&Model>,
-    what: &str,
-    durability: Durability,
-) {
+fn check_recovery(disk: &SimDisk, states: &[Model], in_flight: Option<&Model>, what: &str, durability: Durability) {
     for reboot_seed in 0..3 {
         let rebooted = disk.reboot(reboot_seed);
         let db = Db::open(rebooted.storage(), opts(durability))
@@ -67,10 +52,7 @@ fn check_recovery(
             // leave part of one.
             _ => states.contains(&got) || in_flight == Some(&got),
         };
-        assert!(
-            ok,
-            "{what}, reboot {reboot_seed}: recovered state is not an acknowledged one"
-        );
+        assert!(ok, "{what}, reboot {reboot_seed}: recovered state is not an acknowledged one");
         assert_healthy(&db);
         // The recovered database keeps working.
         let mut rng = Rng::new(reboot_seed + 100);
@@ -79,10 +61,7 @@ fn check_recovery(
         db.checkpoint().unwrap();
         drop(db);
         let db = Db::open(rebooted.storage(), opts(durability)).unwrap();
-        assert!(
-            read_model(&db) == next,
-            "{what}: writes after recovery are lost"
-        );
+        assert!(read_model(&db) == next, "{what}: writes after recovery are lost");
         assert_healthy(&db);
     }
 }
@@ -95,10 +74,7 @@ fn crash_at_every_sync_point() {
         let (states, _) = run(&clean, seed, COMMITS, Durability::Sync);
         assert_eq!(states.len(), COMMITS + 2);
         let (syncs, _) = clean.counters();
-        assert!(
-            syncs > COMMITS as u64 + 10,
-            "expected checkpoints to add syncs, saw {syncs}"
-        );
+        assert!(syncs > COMMITS as u64 + 10, "expected checkpoints to add syncs, saw {syncs}");
         for k in 0..syncs {
             let disk = SimDisk::new(1024);
             disk.crash_at_sync(k);
@@ -155,13 +131,7 @@ fn power_loss_in_batch_and_none_modes_keeps_a_prefix_of_commits() {
                     disk.crash_at_write(rng.below(writes));
                 }
                 let (states, in_flight) = run(&disk, seed, 30, durability);
-                check_recovery(
-                    &disk,
-                    &states,
-                    in_flight.as_ref(),
-                    &format!("{durability:?} seed {seed}"),
-                    durability,
-                );
+                check_recovery(&disk, &states, in_flight.as_ref(), &format!("{durability:?} seed {seed}"), durability);
             }
         }
     }
@@ -174,18 +144,12 @@ fn a_storage_failure_poisons_the_handle_and_names_the_cause() {
     db.create_collection("a", schema()).unwrap();
     let mut rng = Rng::new(5);
     disk.crash_at_sync(0);
-    assert!(matches!(
-        db.insert("a", make_doc(&mut rng, "x")),
-        Err(axon_core::Error::Storage(_))
-    ));
+    assert!(matches!(db.insert("a", make_doc(&mut rng, "x")), Err(axon_core::Error::Storage(_))));
     match db.insert("a", make_doc(&mut rng, "y")) {
         Err(axon_core::Error::Poisoned(cause)) => {
             assert!(cause.contains("simulated crash"), "{cause}")
         }
         other => panic!("expected Poisoned, got {other:?}"),
     }
-    assert!(matches!(
-        db.checkpoint(),
-        Err(axon_core::Error::Poisoned(_))
-    ));
+    assert!(matches!(db.checkpoint(), Err(axon_core::Error::Poisoned(_))));
 }

@@ -10,17 +10,11 @@ use common::*;
 
 #[test]
 fn flipped_bytes_in_any_page_are_reported_or_harmless() {
-    let opts = || EngineOptions {
-        checkpoint_bytes: u64::MAX,
-        ..Default::default()
-    };
+    let opts = || EngineOptions { checkpoint_bytes: u64::MAX, ..Default::default() };
     let (disk, model) = checkpointed_db(11, 60);
     let pages = disk.page_bytes();
     let page_count = pages.len() / 1024;
-    assert!(
-        page_count > 20,
-        "expected a multi-page tree, got {page_count} pages"
-    );
+    assert!(page_count > 20, "expected a multi-page tree, got {page_count} pages");
     let (mut reported, mut harmless) = (0, 0);
     for page in 0..page_count {
         for offset in [0usize, 4, 9, 100, 700, 1023] {
@@ -35,10 +29,7 @@ fn flipped_bytes_in_any_page_are_reported_or_harmless() {
                         return true;
                     }
                     // Not reported: then the data must be intact.
-                    assert!(
-                        read_model(&db) == model,
-                        "undetected damage at page {page} offset {offset}"
-                    );
+                    assert!(read_model(&db) == model, "undetected damage at page {page} offset {offset}");
                     false
                 }
             });
@@ -49,10 +40,7 @@ fn flipped_bytes_in_any_page_are_reported_or_harmless() {
             }
         }
     }
-    assert!(
-        reported > page_count,
-        "most damage must be reported ({reported} reported, {harmless} harmless)"
-    );
+    assert!(reported > page_count, "most damage must be reported ({reported} reported, {harmless} harmless)");
 }
 
 #[test]

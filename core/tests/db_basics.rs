@@ -27,10 +27,7 @@ fn doc(id: &str, year: i64) -> Document {
 }
 
 fn opts() -> EngineOptions {
-    EngineOptions {
-        checkpoint_bytes: u64::MAX,
-        ..Default::default()
-    }
+    EngineOptions { checkpoint_bytes: u64::MAX, ..Default::default() }
 }
 
 #[test]
@@ -38,34 +35,21 @@ fn crud_scan_count_and_reopen() {
     let disk = SimDisk::new(4096);
     let db = Db::open(disk.storage(), opts()).unwrap();
     db.create_collection("books", schema()).unwrap();
-    assert!(matches!(
-        db.create_collection("books", schema()),
-        Err(Error::CollectionExists(_))
-    ));
+    assert!(matches!(db.create_collection("books", schema()), Err(Error::CollectionExists(_))));
     for i in 0..50 {
-        db.insert("books", doc(&format!("b{i:03}"), 2000 + i))
-            .unwrap();
+        db.insert("books", doc(&format!("b{i:03}"), 2000 + i)).unwrap();
     }
-    assert!(matches!(
-        db.insert("books", doc("b001", 1)),
-        Err(Error::DuplicateId { .. })
-    ));
+    assert!(matches!(db.insert("books", doc("b001", 1)), Err(Error::DuplicateId { .. })));
     assert_eq!(db.count("books").unwrap(), 50);
     assert!(!db.upsert("books", doc("b100", 1999)).unwrap());
     assert!(db.upsert("books", doc("b100", 1998)).unwrap());
     assert_eq!(db.count("books").unwrap(), 51);
-    db.update("books", "b000", json!({"title": "new", "tags": ["x", "y"]}))
-        .unwrap();
-    assert!(matches!(
-        db.update("books", "zzz", json!({"title": "n"})),
-        Err(Error::NotFound { .. })
-    ));
+    db.update("books", "b000", json!({"title": "new", "tags": ["x", "y"]})).unwrap();
+    assert!(matches!(db.update("books", "zzz", json!({"title": "n"})), Err(Error::NotFound { .. })));
     assert!(db.delete("books", "b001").unwrap());
     assert!(!db.delete("books", "b001").unwrap());
     assert_eq!(db.count("books").unwrap(), 50);
-    let hits = db
-        .scan("books", Some(&json!({"year": {"$gte": 2040}})), None)
-        .unwrap();
+    let hits = db.scan("books", Some(&json!({"year": {"$gte": 2040}})), None).unwrap();
     assert_eq!(
         hits.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
         (40..50).map(|i| format!("b{i:03}")).collect::<Vec<_>>()
@@ -77,10 +61,7 @@ fn crud_scan_count_and_reopen() {
     let check = |db: &Db| {
         assert_eq!(db.count("books").unwrap(), 50);
         assert_eq!(db.get("books", "b001").unwrap(), None);
-        assert_eq!(
-            db.get("books", "b100").unwrap().unwrap().get("year"),
-            Some(&Value::Int(1998))
-        );
+        assert_eq!(db.get("books", "b100").unwrap().unwrap().get("year"), Some(&Value::Int(1998)));
         assert_eq!(db.scan("books", None, None).unwrap().len(), 50);
         let r = db.verify().unwrap();
         assert!(r.problems.is_empty(), "{:?}", r.problems);
@@ -105,9 +86,7 @@ fn batches_are_atomic_and_drop_removes_documents() {
     let db = Db::open(SimDisk::new(4096).storage(), opts()).unwrap();
     db.create_collection("a", schema()).unwrap();
     let mut b = WriteBatch::new();
-    b.insert("a", doc("1", 1))
-        .insert("a", doc("2", 2))
-        .insert("a", Document::new("3")); // missing title
+    b.insert("a", doc("1", 1)).insert("a", doc("2", 2)).insert("a", Document::new("3")); // missing title
     assert!(matches!(db.write(&b), Err(Error::Validation { .. })));
     assert_eq!(db.count("a").unwrap(), 0);
     assert_eq!(db.get("a", "1").unwrap(), None);
@@ -129,8 +108,5 @@ fn batches_are_atomic_and_drop_removes_documents() {
     assert_eq!(db.scan("a", None, None).unwrap().len(), 0);
     let r = db.verify().unwrap();
     assert!(r.problems.is_empty(), "{:?}", r.problems);
-    assert_eq!(
-        r.entries, 1,
-        "only the catalog remains after the purge: {r:?}"
-    );
+    assert_eq!(r.entries, 1, "only the catalog remains after the purge: {r:?}");
 }

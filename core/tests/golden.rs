@@ -13,19 +13,12 @@ use axon_core::{Db, Document, Schema, Value, WriteBatch};
 use serde_json::json;
 
 fn golden(name: &str, bytes: &[u8]) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, bytes).unwrap();
     }
     let want = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(
-        want == bytes,
-        "{name}: bytes differ from the golden file ({} vs {} bytes)",
-        bytes.len(),
-        want.len()
-    );
+    assert!(want == bytes, "{name}: bytes differ from the golden file ({} vs {} bytes)", bytes.len(), want.len());
 }
 
 fn schema() -> Schema {
@@ -49,14 +42,7 @@ fn full_doc(id: &str) -> Document {
         .with("ok", Value::Bool(true))
         .with("tags", Value::StringArray(vec!["a".into(), "bé".into()]))
         .with("v", Value::Vector(vec![0.5, -1.0, 3.25]))
-        .with(
-            "m",
-            Value::Matrix {
-                rows: 2,
-                cols: 2,
-                data: vec![1.0, 2.0, 3.0, 4.0],
-            },
-        )
+        .with("m", Value::Matrix { rows: 2, cols: 2, data: vec![1.0, 2.0, 3.0, 4.0] })
         .with("raw", Value::Bytes(vec![0, 255, 7]))
         .with("extra", Value::Json("{\"k\":[1,2]}".into()))
 }
@@ -65,29 +51,13 @@ fn full_doc(id: &str) -> Document {
 fn codec_records_are_pinned() {
     golden("document.bin", &codec::encode(&full_doc("doc-1")).unwrap());
     let ops = vec![
-        KvOp::Put {
-            key: b"k".to_vec(),
-            value: vec![1, 2, 3],
-        },
-        KvOp::Delete {
-            key: b"gone".to_vec(),
-        },
-        KvOp::Purge {
-            prefix: vec![2, 0, 0, 0, 9],
-        },
+        KvOp::Put { key: b"k".to_vec(), value: vec![1, 2, 3] },
+        KvOp::Delete { key: b"gone".to_vec() },
+        KvOp::Purge { prefix: vec![2, 0, 0, 0, 9] },
     ];
     golden("ops.bin", &codec::encode(&ops).unwrap());
-    let mut cat = Catalog {
-        next_id: 3,
-        ..Default::default()
-    };
-    cat.collections.insert(
-        "books".into(),
-        CollectionInfo {
-            id: 2,
-            schema: schema(),
-        },
-    );
+    let mut cat = Catalog { next_id: 3, ..Default::default() };
+    cat.collections.insert("books".into(), CollectionInfo { id: 2, schema: schema() });
     golden("catalog.bin", &codec::encode(&cat).unwrap());
     // And they decode back.
     let back: Document = codec::decode(&codec::encode(&full_doc("x")).unwrap(), "doc").unwrap();
@@ -96,14 +66,7 @@ fn codec_records_are_pinned() {
 
 fn build_golden_db() -> SimDisk {
     let disk = SimDisk::new(1024);
-    let db = Db::open(
-        disk.storage(),
-        EngineOptions {
-            checkpoint_bytes: u64::MAX,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let db = Db::open(disk.storage(), EngineOptions { checkpoint_bytes: u64::MAX, ..Default::default() }).unwrap();
     db.create_collection("books", schema()).unwrap();
     let mut b = WriteBatch::new();
     for i in 0..30 {
@@ -112,8 +75,7 @@ fn build_golden_db() -> SimDisk {
     db.write(&b).unwrap();
     db.checkpoint().unwrap();
     db.delete("books", "b03").unwrap();
-    db.update("books", "b04", json!({"price": 1.5, "raw": null}))
-        .unwrap();
+    db.update("books", "b04", json!({"price": 1.5, "raw": null})).unwrap();
     db.upsert("books", full_doc("late")).unwrap();
     disk
 }

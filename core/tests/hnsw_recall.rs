@@ -20,9 +20,7 @@ fn gauss(rng: &mut Rng) -> f32 {
 /// around 20 fixed cluster centres, drawn with `seed`.
 fn dataset(n: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut crng = Rng::new(1000);
-    let centers: Vec<Vec<f32>> = (0..20)
-        .map(|_| (0..DIM).map(|_| gauss(&mut crng) * 3.0).collect())
-        .collect();
+    let centers: Vec<Vec<f32>> = (0..20).map(|_| (0..DIM).map(|_| gauss(&mut crng) * 3.0).collect()).collect();
     let mut rng = Rng::new(seed);
     (0..n)
         .map(|_| {
@@ -52,12 +50,7 @@ fn brute(
     let q = prepared(metric, q);
     let mut all: Vec<(f32, u32)> = (0..data.len() as u32)
         .filter(|&i| live[i as usize] && accept(i))
-        .map(|i| {
-            (
-                distance(metric, &q, &prepared(metric, &data[i as usize])),
-                i,
-            )
-        })
+        .map(|i| (distance(metric, &q, &prepared(metric, &data[i as usize])), i))
         .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     all.into_iter().take(k).map(|x| x.1).collect()
@@ -71,27 +64,14 @@ fn recall(found: &[(u32, f32)], truth: &[u32]) -> f64 {
     found.iter().filter(|(n, _)| t.contains(n)).count() as f64 / truth.len() as f64
 }
 
-fn mean_recall(
-    h: &Hnsw,
-    metric: Metric,
-    data: &[Vec<f32>],
-    live: &[bool],
-    queries: &[Vec<f32>],
-    ef: usize,
-) -> f64 {
+fn mean_recall(h: &Hnsw, metric: Metric, data: &[Vec<f32>], live: &[bool], queries: &[Vec<f32>], ef: usize) -> f64 {
     let all = |_: u32| true;
     let total: f64 = queries
         .iter()
         .map(|q| {
             let found = h.search(q, 10, ef, None);
-            assert!(
-                found.windows(2).all(|w| w[0].1 <= w[1].1),
-                "results must be sorted"
-            );
-            assert!(
-                found.iter().all(|(n, _)| live[*n as usize]),
-                "a deleted node was returned"
-            );
+            assert!(found.windows(2).all(|w| w[0].1 <= w[1].1), "results must be sorted");
+            assert!(found.iter().all(|(n, _)| live[*n as usize]), "a deleted node was returned");
             recall(&found, &brute(metric, data, live, q, 10, &all))
         })
         .sum();
@@ -161,15 +141,8 @@ fn filtered_search_returns_min_k_matches_with_high_recall_at_every_selectivity()
         let mut total = 0.0;
         for q in &queries {
             let found = h.search(q, 10, 64, Some(&accept));
-            assert_eq!(
-                found.len(),
-                matches.min(10),
-                "selectivity {per_mille}/1000: wrong count"
-            );
-            assert!(
-                found.iter().all(|(n, _)| accept(*n)),
-                "a non-matching node was returned"
-            );
+            assert_eq!(found.len(), matches.min(10), "selectivity {per_mille}/1000: wrong count");
+            assert!(found.iter().all(|(n, _)| accept(*n)), "a non-matching node was returned");
             total += recall(&found, &brute(metric, &data, &live, q, 10, &accept));
         }
         let r = total / queries.len() as f64;

@@ -9,10 +9,7 @@ use axon_core::{Db, Error};
 use common::*;
 
 fn opts() -> EngineOptions {
-    EngineOptions {
-        checkpoint_bytes: u64::MAX,
-        ..Default::default()
-    }
+    EngineOptions { checkpoint_bytes: u64::MAX, ..Default::default() }
 }
 
 /// A database with `n` commits after one checkpoint; returns the disk, the
@@ -28,11 +25,7 @@ fn build(n: usize) -> (SimDisk, Vec<Model>, Vec<usize>, usize) {
         model = next;
     }
     db.checkpoint().unwrap();
-    let active = if disk.log_bytes(0).len() > disk.log_bytes(1).len() {
-        0
-    } else {
-        1
-    };
+    let active = if disk.log_bytes(0).len() > disk.log_bytes(1).len() { 0 } else { 1 };
     let mut states = vec![model.clone()];
     let mut lens = vec![disk.log_bytes(active).len()];
     for _ in 0..n {
@@ -63,10 +56,7 @@ fn wal_cut_at_every_byte_of_the_last_records_recovers_the_last_complete_commit()
         db.write(&b).unwrap();
         drop(db);
         let db = Db::open(d.storage(), opts()).unwrap();
-        assert!(
-            read_model(&db) == next,
-            "cut at {cut}: commit after recovery"
-        );
+        assert!(read_model(&db) == next, "cut at {cut}: commit after recovery");
     }
 }
 

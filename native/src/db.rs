@@ -28,12 +28,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            durability: Durability::Sync,
-            checkpoint_bytes: 64 << 20,
-            page_size: 4096,
-            create: true,
-        }
+        Options { durability: Durability::Sync, checkpoint_bytes: 64 << 20, page_size: 4096, create: true }
     }
 }
 
@@ -120,20 +115,8 @@ impl Db {
         let worker = std::thread::Builder::new()
             .name("axon-checkpoint".into())
             .spawn(move || checkpoint_loop(worker_db, worker_signal))
-            .map_err(|e| Error::Io {
-                path: path.into(),
-                op: "spawn checkpoint thread",
-                source: e,
-            })?;
-        Ok(Db {
-            inner: Arc::new(Inner {
-                db,
-                path: path.into(),
-                signal,
-                worker: Some(worker),
-                _lock: lock,
-            }),
-        })
+            .map_err(|e| Error::Io { path: path.into(), op: "spawn checkpoint thread", source: e })?;
+        Ok(Db { inner: Arc::new(Inner { db, path: path.into(), signal, worker: Some(worker), _lock: lock }) })
     }
 
     /// The database directory.

@@ -12,11 +12,7 @@ pub enum Error {
     Core(#[from] axon_core::Error),
     /// A file-system operation on `path` failed.
     #[error("{op} of {} failed: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        op: &'static str,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, op: &'static str, source: std::io::Error },
     /// The database directory is locked by another process (or another
     /// handle in this process).
     #[error("database at {} is locked by another process", path.display())]
@@ -41,11 +37,7 @@ impl From<StorageError> for Error {
 impl Error {
     /// An [`Error::Io`] for `op` on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            op,
-            source,
-        }
+        Error::Io { path: path.into(), op, source }
     }
 }
 
@@ -55,19 +47,11 @@ mod tests {
 
     #[test]
     fn messages_name_the_path() {
-        let e = Error::Locked {
-            path: PathBuf::from("/tmp/db"),
-        };
-        assert_eq!(
-            e.to_string(),
-            "database at /tmp/db is locked by another process"
-        );
+        let e = Error::Locked { path: PathBuf::from("/tmp/db") };
+        assert_eq!(e.to_string(), "database at /tmp/db is locked by another process");
         let e = Error::io("/tmp/db/data.axon", "open", std::io::Error::other("boom"));
         assert!(e.to_string().contains("/tmp/db/data.axon"));
         let e: Error = StorageError::Crashed.into();
-        assert!(matches!(
-            e,
-            Error::Core(axon_core::Error::Storage(StorageError::Crashed))
-        ));
+        assert!(matches!(e, Error::Core(axon_core::Error::Storage(StorageError::Crashed))));
     }
 }

@@ -34,9 +34,6 @@ fn readme_crate_example_works() -> Result<(), Box<dyn std::error::Error>> {
     let snap = db.snapshot();
     assert_eq!(snap.count("books")?, 1);
     // A second open of the same directory is refused while this one lives.
-    assert!(matches!(
-        Db::open(tmp.path().join("books.db")),
-        Err(axon::Error::Locked { .. })
-    ));
+    assert!(matches!(Db::open(tmp.path().join("books.db")), Err(axon::Error::Locked { .. })));
     Ok(())
 }

@@ -12,10 +12,7 @@ pub fn axon_bin() -> &'static Path {
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("test executable path");
         // target/<profile>/deps/<test> -> target/<profile>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile directory");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target profile directory");
         let bin = profile_dir.join(format!("axon{}", std::env::consts::EXE_SUFFIX));
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut build = Command::new(cargo);

@@ -37,18 +37,10 @@ impl Run {
     /// Asserts a failure with exit status `code` whose stderr has every
     /// fragment, in an `error: ` line.
     fn fails(self, code: i32, fragments: &[&str]) -> Run {
-        assert_eq!(
-            self.code, code,
-            "stdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
         assert!(self.stderr.contains("error: "), "stderr: {}", self.stderr);
         for f in fragments {
-            assert!(
-                self.stderr.contains(f),
-                "stderr lacks {f:?}: {}",
-                self.stderr
-            );
+            assert!(self.stderr.contains(f), "stderr lacks {f:?}: {}", self.stderr);
         }
         self
     }
@@ -59,13 +51,7 @@ impl Run {
 }
 
 fn axon(db: &Path, args: &[&str]) -> Run {
-    let out = Command::new(axon_bin())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run axon");
+    let out = Command::new(axon_bin()).arg("--db").arg(db).args(args).stdin(Stdio::null()).output().expect("run axon");
     Run::from_output(out)
 }
 
@@ -118,12 +104,7 @@ fn scan_ids(db: &Path, args: &[&str]) -> Vec<String> {
         .ok()
         .lines()
         .iter()
-        .map(|l| {
-            serde_json::from_str::<Json>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|l| serde_json::from_str::<Json>(l).unwrap()["id"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -135,22 +116,8 @@ fn ids(range: std::ops::Range<usize>) -> Vec<String> {
 fn collection_create_list_drop() {
     let (tmp, db) = setup();
     let file = tmp.path().join("schema.json");
-    std::fs::write(
-        &file,
-        r#"{"fields": {"n": {"type": "int", "index": true}}, "allow_extra": true}"#,
-    )
-    .unwrap();
-    axon(
-        &db,
-        &[
-            "collection",
-            "create",
-            "apps",
-            "--schema",
-            file.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    std::fs::write(&file, r#"{"fields": {"n": {"type": "int", "index": true}}, "allow_extra": true}"#).unwrap();
+    axon(&db, &["collection", "create", "apps", "--schema", file.to_str().unwrap()]).ok();
 
     let list = axon(&db, &["collection", "list"]).ok();
     let lines = list.lines();
@@ -167,37 +134,17 @@ fn collection_create_list_drop() {
     assert_eq!(schema["fields"]["v"]["dim"], json!(4));
     assert_eq!(schema["required"], json!(["title"]));
 
-    axon(&db, &["collection", "create", "docs", "--schema", SCHEMA])
-        .fails(2, &["already exists", "docs"]);
-    axon(
-        &db,
-        &["collection", "create", "bad name", "--schema", SCHEMA],
-    )
-    .fails(2, &["invalid collection name"]);
+    axon(&db, &["collection", "create", "docs", "--schema", SCHEMA]).fails(2, &["already exists", "docs"]);
+    axon(&db, &["collection", "create", "bad name", "--schema", SCHEMA]).fails(2, &["invalid collection name"]);
 
-    axon_in(
-        &db,
-        &["put", "apps"],
-        "{\"id\": \"a\", \"n\": 1, \"extra\": [1]}\n",
-    )
-    .ok();
+    axon_in(&db, &["put", "apps"], "{\"id\": \"a\", \"n\": 1, \"extra\": [1]}\n").ok();
     axon(&db, &["collection", "drop", "apps"]).ok();
     let list = axon(&db, &["collection", "list"]).ok();
     assert_eq!(list.lines().len(), 1);
     assert!(list.stdout.starts_with("docs\t"));
     axon(&db, &["collection", "drop", "apps"]).fails(1, &["unknown collection", "apps"]);
     // A re-created collection starts empty.
-    axon(
-        &db,
-        &[
-            "collection",
-            "create",
-            "apps",
-            "--schema",
-            file.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    axon(&db, &["collection", "create", "apps", "--schema", file.to_str().unwrap()]).ok();
     axon(&db, &["get", "apps", "a"]).fails(1, &["not found"]);
 }
 
@@ -211,10 +158,7 @@ fn put_with_each_durability_and_batch_size() {
             let range = start..start + n;
             let args = ["put", "docs", "--durability", durability, "--batch", batch];
             let out = axon_in(&db, &args, &jsonl(range.clone())).ok();
-            let acked: Vec<String> = ids(range.clone())
-                .iter()
-                .map(|id| format!("ok {id}"))
-                .collect();
+            let acked: Vec<String> = ids(range.clone()).iter().map(|id| format!("ok {id}")).collect();
             assert_eq!(out.lines(), acked, "{durability} --batch {batch}");
             start += n;
         }
@@ -226,8 +170,7 @@ fn put_with_each_durability_and_batch_size() {
     // Upsert semantics: a second put replaces the document.
     let line = json!({"id": "d0000", "title": "new", "year": 1}).to_string();
     axon_in(&db, &["put", "docs", "--checkpoint-every", "100000"], &line).ok();
-    let got: Json =
-        serde_json::from_str(&axon(&db, &["get", "docs", "d0000"]).ok().stdout).unwrap();
+    let got: Json = serde_json::from_str(&axon(&db, &["get", "docs", "d0000"]).ok().stdout).unwrap();
     assert_eq!(got, json!({"id": "d0000", "title": "new", "year": 1}));
     assert_eq!(scan_ids(&db, &[]).len(), start);
 }
@@ -250,10 +193,7 @@ fn get_delete_scan() {
     let got = axon(&db, &["get", "docs", "d0007"]).ok();
     assert_eq!(got.lines().len(), 1);
     let got: Json = serde_json::from_str(&got.stdout).unwrap();
-    assert_eq!(
-        got,
-        json!({"id": "d0007", "title": "t7", "year": 1997, "v": [7.0, 0.5, -1.0, 0.25]})
-    );
+    assert_eq!(got, json!({"id": "d0007", "title": "t7", "year": 1997, "v": [7.0, 0.5, -1.0, 0.25]}));
 
     axon(&db, &["delete", "docs", "d0007"]).ok();
     axon(&db, &["get", "docs", "d0007"]).fails(1, &["not found", "d0007"]);
@@ -265,22 +205,10 @@ fn get_delete_scan() {
     assert_eq!(scan_ids(&db, &["--limit", "3"]), ids(0..3));
     assert_eq!(scan_ids(&db, &["--limit", "0"]), Vec::<String>::new());
     let filter = r#"{"year": {"$gte": 2015}, "id": {"$ne": "d0026"}}"#;
-    assert_eq!(
-        scan_ids(&db, &["--filter", filter]),
-        ["d0025", "d0027", "d0028", "d0029"]
-    );
-    assert_eq!(
-        scan_ids(&db, &["--filter", filter, "--limit", "2"]),
-        ["d0025", "d0027"]
-    );
-    assert_eq!(
-        scan_ids(&db, &["--filter", r#"{"title": "t3"}"#]),
-        ["d0003"]
-    );
-    assert_eq!(
-        scan_ids(&db, &["--filter", "{}", "--limit", "1"]),
-        ["d0000"]
-    );
+    assert_eq!(scan_ids(&db, &["--filter", filter]), ["d0025", "d0027", "d0028", "d0029"]);
+    assert_eq!(scan_ids(&db, &["--filter", filter, "--limit", "2"]), ["d0025", "d0027"]);
+    assert_eq!(scan_ids(&db, &["--filter", r#"{"title": "t3"}"#]), ["d0003"]);
+    assert_eq!(scan_ids(&db, &["--filter", "{}", "--limit", "1"]), ["d0000"]);
     // Ids that look like options.
     axon_in(&db, &["put", "docs"], r#"{"id": "-x", "title": "dash"}"#).ok();
     axon(&db, &["get", "docs", "-x"]).ok();
@@ -300,13 +228,7 @@ fn unknown_collection_is_named() {
 fn reading_a_missing_database_does_not_create_one() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("typo");
-    for args in [
-        &["get", "docs", "a"][..],
-        &["scan", "docs"],
-        &["stats"],
-        &["verify"],
-        &["collection", "list"],
-    ] {
+    for args in [&["get", "docs", "a"][..], &["scan", "docs"], &["stats"], &["verify"], &["collection", "list"]] {
         axon(&db, args).fails(1, &["no database at"]);
     }
     assert!(!db.exists(), "a read-only command created the database");
@@ -324,14 +246,8 @@ fn scan_limit_zero_prints_nothing() {
 fn bad_json_line_keeps_earlier_lines_only() {
     for batch in ["1", "2", "10"] {
         let (_tmp, db) = setup();
-        let input = format!(
-            "{}\n\n{}\n{{\"id\": \"d0002\", oops\n{}\n",
-            doc_line(0),
-            doc_line(1),
-            doc_line(3)
-        );
-        let out = axon_in(&db, &["put", "docs", "--batch", batch], &input)
-            .fails(2, &["line 4", "invalid JSON"]);
+        let input = format!("{}\n\n{}\n{{\"id\": \"d0002\", oops\n{}\n", doc_line(0), doc_line(1), doc_line(3));
+        let out = axon_in(&db, &["put", "docs", "--batch", batch], &input).fails(2, &["line 4", "invalid JSON"]);
         assert_eq!(out.lines(), ["ok d0000", "ok d0001"], "--batch {batch}");
         assert_eq!(scan_ids(&db, &[]), ids(0..2), "--batch {batch}");
     }
@@ -340,28 +256,13 @@ fn bad_json_line_keeps_earlier_lines_only() {
 #[test]
 fn schema_violations_name_line_and_reason() {
     let cases: &[(Json, &[&str])] = &[
-        (
-            json!({"id": "x", "title": "t", "v": [1, 2, 3]}),
-            &["\"v\"", "expected 4 numbers, got 3"],
-        ),
-        (
-            json!({"id": "x", "title": "t", "v": [1, 2, 1e39, 4]}),
-            &["\"v\"", "not a finite number"],
-        ),
-        (
-            json!({"id": "x", "year": 2000}),
-            &["\"title\"", "required field is missing"],
-        ),
-        (
-            json!({"id": "x", "title": "t", "color": "red"}),
-            &["\"color\"", "unknown field"],
-        ),
+        (json!({"id": "x", "title": "t", "v": [1, 2, 3]}), &["\"v\"", "expected 4 numbers, got 3"]),
+        (json!({"id": "x", "title": "t", "v": [1, 2, 1e39, 4]}), &["\"v\"", "not a finite number"]),
+        (json!({"id": "x", "year": 2000}), &["\"title\"", "required field is missing"]),
+        (json!({"id": "x", "title": "t", "color": "red"}), &["\"color\"", "unknown field"]),
         (json!({"title": "t"}), &["missing \"id\""]),
         (json!({"id": 5, "title": "t"}), &["\"id\" must be a string"]),
-        (
-            json!({"id": "x", "title": "t", "year": 1.5}),
-            &["\"year\"", "expected an integer"],
-        ),
+        (json!({"id": "x", "title": "t", "year": 1.5}), &["\"year\"", "expected an integer"]),
         (json!([1, 2]), &["must be a JSON object"]),
     ];
     let (_tmp, db) = setup();
@@ -386,12 +287,7 @@ fn schema_violations_name_line_and_reason() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"id\": \"\xff\"}\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(b"{\"id\": \"\xff\"}\n").unwrap();
     Run::from_output(child.wait_with_output().unwrap()).fails(2, &["line 1", "UTF-8"]);
 }
 
@@ -399,89 +295,30 @@ fn schema_violations_name_line_and_reason() {
 fn bad_filter_and_bad_limit() {
     let (_tmp, db) = setup();
     axon_in(&db, &["put", "docs"], &jsonl(0..3)).ok();
-    axon(&db, &["scan", "docs", "--filter", "{year: 1}"])
-        .fails(2, &["invalid filter", "not valid JSON"]);
-    axon(&db, &["scan", "docs", "--filter", r#"{"year": "x"}"#])
-        .fails(2, &["invalid filter", "year"]);
-    axon(&db, &["scan", "docs", "--filter", r#"{"nope": 1}"#])
-        .fails(2, &["invalid filter", "nope"]);
-    axon(
-        &db,
-        &["scan", "docs", "--filter", r#"{"year": {"$foo": 1}}"#],
-    )
-    .fails(2, &["invalid filter", "$foo"]);
+    axon(&db, &["scan", "docs", "--filter", "{year: 1}"]).fails(2, &["invalid filter", "not valid JSON"]);
+    axon(&db, &["scan", "docs", "--filter", r#"{"year": "x"}"#]).fails(2, &["invalid filter", "year"]);
+    axon(&db, &["scan", "docs", "--filter", r#"{"nope": 1}"#]).fails(2, &["invalid filter", "nope"]);
+    axon(&db, &["scan", "docs", "--filter", r#"{"year": {"$foo": 1}}"#]).fails(2, &["invalid filter", "$foo"]);
     axon(&db, &["scan", "docs", "--limit", "x"]).fails(1, &["--limit"]);
 }
 
 #[test]
 fn bad_schema_is_rejected_cleanly() {
     let (tmp, db) = setup();
-    axon(&db, &["collection", "create", "c", "--schema", "{not json"])
-        .fails(2, &["invalid schema", "not valid JSON"]);
-    axon(
-        &db,
-        &[
-            "collection",
-            "create",
-            "c",
-            "--schema",
-            r#"{"fields": {"a": {"type": "blob"}}}"#,
-        ],
-    )
-    .fails(2, &["invalid schema", "unknown type", "blob"]);
-    axon(
-        &db,
-        &[
-            "collection",
-            "create",
-            "c",
-            "--schema",
-            r#"{"fields": {"v": {"type": "vector"}}}"#,
-        ],
-    )
-    .fails(2, &["invalid schema", "dim"]);
-    axon(
-        &db,
-        &[
-            "collection",
-            "create",
-            "c",
-            "--schema",
-            r#"{"fields": {}, "required": ["x"]}"#,
-        ],
-    )
-    .fails(2, &["invalid schema", "\"x\""]);
+    axon(&db, &["collection", "create", "c", "--schema", "{not json"]).fails(2, &["invalid schema", "not valid JSON"]);
+    axon(&db, &["collection", "create", "c", "--schema", r#"{"fields": {"a": {"type": "blob"}}}"#])
+        .fails(2, &["invalid schema", "unknown type", "blob"]);
+    axon(&db, &["collection", "create", "c", "--schema", r#"{"fields": {"v": {"type": "vector"}}}"#])
+        .fails(2, &["invalid schema", "dim"]);
+    axon(&db, &["collection", "create", "c", "--schema", r#"{"fields": {}, "required": ["x"]}"#])
+        .fails(2, &["invalid schema", "\"x\""]);
     let missing = tmp.path().join("missing.json");
-    axon(
-        &db,
-        &[
-            "collection",
-            "create",
-            "c",
-            "--schema",
-            missing.to_str().unwrap(),
-        ],
-    )
-    .fails(
-        2,
-        &[
-            "missing.json",
-            "neither a readable file nor valid schema JSON",
-        ],
-    );
+    axon(&db, &["collection", "create", "c", "--schema", missing.to_str().unwrap()])
+        .fails(2, &["missing.json", "neither a readable file nor valid schema JSON"]);
     let bad_file = tmp.path().join("bad.json");
     std::fs::write(&bad_file, "[1, 2]").unwrap();
-    axon(
-        &db,
-        &[
-            "collection",
-            "create",
-            "c",
-            "--schema",
-            bad_file.to_str().unwrap(),
-        ],
-    )
-    .fails(2, &["bad.json", "invalid schema"]);
+    axon(&db, &["collection", "create", "c", "--schema", bad_file.to_str().unwrap()])
+        .fails(2, &["bad.json", "invalid schema"]);
     let list = axon(&db, &["collection", "list"]).ok();
     assert_eq!(list.lines().len(), 1, "{}", list.stdout);
 }
@@ -500,8 +337,7 @@ fn locked_database_fails_cleanly() {
 #[test]
 fn usage_errors_and_help() {
     let (_tmp, db) = setup();
-    let run =
-        |args: &[&str]| Run::from_output(Command::new(axon_bin()).args(args).output().unwrap());
+    let run = |args: &[&str]| Run::from_output(Command::new(axon_bin()).args(args).output().unwrap());
     let help = run(&["--help"]).ok();
     assert!(help.stdout.contains("Exit status"), "{}", help.stdout);
     let db = db.to_str().unwrap();
@@ -520,30 +356,15 @@ fn checkpoint_every_forces_many_checkpoints() {
     let out = axon_in(&db, &args, &jsonl(0..n)).ok();
     assert_eq!(out.lines().len(), n);
     let stats: Json = serde_json::from_str(axon(&db, &["stats"]).ok().stdout.trim()).unwrap();
-    for key in [
-        "lsn",
-        "checkpoint_generation",
-        "checkpoint_lsn",
-        "pages",
-        "free_pages",
-        "wal_bytes",
-        "page_size",
-    ] {
+    for key in ["lsn", "checkpoint_generation", "checkpoint_lsn", "pages", "free_pages", "wal_bytes", "page_size"] {
         assert!(stats[key].is_u64(), "stats lack {key}: {stats}");
     }
-    assert!(
-        stats["checkpoint_generation"].as_u64().unwrap() > 1,
-        "{stats}"
-    );
+    assert!(stats["checkpoint_generation"].as_u64().unwrap() > 1, "{stats}");
     assert_eq!(stats["page_size"], json!(4096));
     assert_eq!(stats["collections"], json!({"docs": n}));
     let verify = axon(&db, &["verify"]).ok();
     assert!(verify.stdout.starts_with("ok: "), "{}", verify.stdout);
-    assert!(
-        verify.stdout.contains(" pages, ") && verify.stdout.contains(" WAL frames"),
-        "{}",
-        verify.stdout
-    );
+    assert!(verify.stdout.contains(" pages, ") && verify.stdout.contains(" WAL frames"), "{}", verify.stdout);
     assert_eq!(scan_ids(&db, &[]), ids(0..n));
 }
 
@@ -552,10 +373,7 @@ fn checkpoint_command() {
     let (_tmp, db) = setup();
     axon_in(&db, &["put", "docs"], &jsonl(0..5)).ok();
     assert_eq!(axon(&db, &["checkpoint"]).ok().stdout, "checkpointed\n");
-    assert_eq!(
-        axon(&db, &["checkpoint"]).ok().stdout,
-        "nothing to checkpoint\n"
-    );
+    assert_eq!(axon(&db, &["checkpoint"]).ok().stdout, "nothing to checkpoint\n");
     let stats: Json = serde_json::from_str(&axon(&db, &["stats"]).ok().stdout).unwrap();
     assert_eq!(stats["checkpoint_generation"], json!(1));
     assert_eq!(stats["checkpoint_lsn"], stats["lsn"]);
@@ -567,25 +385,12 @@ fn checkpoint_command() {
 fn checkpointed_db() -> (tempfile::TempDir, PathBuf, u64) {
     let (tmp, db) = setup();
     let input: String = (0..400)
-        .map(|i| {
-            json!({"id": format!("d{i:04}"), "title": format!("{i}-{}", "x".repeat(300))})
-                .to_string()
-                + "\n"
-        })
+        .map(|i| json!({"id": format!("d{i:04}"), "title": format!("{i}-{}", "x".repeat(300))}).to_string() + "\n")
         .collect();
-    axon_in(
-        &db,
-        &["put", "docs", "--durability", "none", "--batch", "50"],
-        &input,
-    )
-    .ok();
+    axon_in(&db, &["put", "docs", "--durability", "none", "--batch", "50"], &input).ok();
     axon(&db, &["checkpoint"]).ok();
     let stats: Json = serde_json::from_str(&axon(&db, &["stats"]).ok().stdout).unwrap();
-    assert_eq!(
-        stats["free_pages"],
-        json!(0),
-        "every page past the superblocks holds data: {stats}"
-    );
+    assert_eq!(stats["free_pages"], json!(0), "every page past the superblocks holds data: {stats}");
     let pages = stats["high_water"].as_u64().unwrap();
     assert!(pages > 20, "{stats}");
     (tmp, db, pages)
@@ -608,17 +413,9 @@ fn flipped_bytes_in_a_data_page_are_reported() {
         let page = pages * which / 6;
         flip_bytes(&db, page, offset, 8);
         let verify = axon(&db, &["verify"]);
-        assert_ne!(
-            verify.code, 0,
-            "page {page} offset {offset}: {}",
-            verify.stdout
-        );
+        assert_ne!(verify.code, 0, "page {page} offset {offset}: {}", verify.stdout);
         assert!(verify.stderr.contains("error: "), "{}", verify.stderr);
-        assert!(
-            verify.stderr.contains(&format!("page {page}")),
-            "must name page {page}: {}",
-            verify.stderr
-        );
+        assert!(verify.stderr.contains(&format!("page {page}")), "must name page {page}: {}", verify.stderr);
         // Reads hit the damage or not, but never panic; a scan of everything must fail.
         let scan = axon(&db, &["scan", "docs"]);
         assert_ne!(scan.code, 0, "a scan over a damaged page must fail");
@@ -670,24 +467,12 @@ fn demo_builds_a_knowledge_base_and_answers_every_question() {
     let db = tmp.path().join("kb");
     let run = axon(&db, &["demo"]).ok();
     let lines = run.lines();
-    assert!(
-        lines[0].starts_with("Built a knowledge base of "),
-        "{}",
-        lines[0]
-    );
-    let questions: Vec<usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("Q: "))
-        .map(|(i, _)| i)
-        .collect();
+    assert!(lines[0].starts_with("Built a knowledge base of "), "{}", lines[0]);
+    let questions: Vec<usize> =
+        lines.iter().enumerate().filter(|(_, l)| l.starts_with("Q: ")).map(|(i, _)| i).collect();
     assert_eq!(questions.len(), 5);
     for &q in &questions {
-        assert!(
-            lines[q + 1].trim_start().starts_with('['),
-            "no passage for {}",
-            lines[q]
-        );
+        assert!(lines[q + 1].trim_start().starts_with('['), "no passage for {}", lines[q]);
     }
     // The knowledge base persists in the given directory and passes verify.
     axon(&db, &["verify"]).ok();
@@ -697,10 +482,7 @@ fn demo_builds_a_knowledge_base_and_answers_every_question() {
 
 #[test]
 fn commands_other_than_demo_need_db() {
-    let out = Command::new(axon_bin())
-        .args(["scan", "docs"])
-        .output()
-        .unwrap();
+    let out = Command::new(axon_bin()).args(["scan", "docs"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--db DIR is required"));
 }

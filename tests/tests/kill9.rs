@@ -21,38 +21,19 @@ fn doc_id(n: u64) -> String {
 
 /// The vector of document `n`: exact in `f32`, so it survives a round trip.
 fn vector(n: u64) -> Vec<f32> {
-    (0..DIM)
-        .map(|j| (n % 1000) as f32 + j as f32 * 0.5)
-        .collect()
+    (0..DIM).map(|j| (n % 1000) as f32 + j as f32 * 0.5).collect()
 }
 
 fn doc_line(n: u64) -> String {
     let v: Vec<String> = vector(n).iter().map(|x| x.to_string()).collect();
-    format!(
-        "{{\"id\":\"{}\",\"n\":{n},\"v\":[{}]}}\n",
-        doc_id(n),
-        v.join(",")
-    )
+    format!("{{\"id\":\"{}\",\"n\":{n},\"v\":[{}]}}\n", doc_id(n), v.join(","))
 }
 
 fn axon(db: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(axon_bin())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run axon");
+    let out = Command::new(axon_bin()).arg("--db").arg(db).args(args).stdin(Stdio::null()).output().expect("run axon");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("internal error"),
-        "{stderr}"
-    );
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
+    assert!(!stderr.contains("panicked") && !stderr.contains("internal error"), "{stderr}");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
 }
 
 /// A small xorshift generator seeded from the clock, for kill delays.
@@ -60,10 +41,7 @@ struct Rng(u64);
 
 impl Rng {
     fn new(salt: u64) -> Rng {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
         Rng((nanos ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1)
     }
     fn next(&mut self) -> u64 {
@@ -110,10 +88,7 @@ fn kill_round(db: &Path, put_args: &[&str], first: u64, delay: Duration) -> Vec<
                 Ok(_) => {}
             }
             // A line cut short by the kill acknowledges nothing.
-            if let Some(id) = line
-                .strip_suffix(b"\n")
-                .and_then(|l| l.strip_prefix(b"ok "))
-            {
+            if let Some(id) = line.strip_suffix(b"\n").and_then(|l| l.strip_prefix(b"ok ")) {
                 acked.push(String::from_utf8(id.to_vec()).expect("utf-8 id"));
             }
         }
@@ -130,10 +105,7 @@ fn kill_round(db: &Path, put_args: &[&str], first: u64, delay: Duration) -> Vec<
     writer.join().expect("writer thread");
     let acked = reader.join().expect("reader thread");
     let errors = errors.join().expect("stderr thread");
-    assert!(
-        !errors.contains("panicked") && !errors.contains("internal error"),
-        "{errors}"
-    );
+    assert!(!errors.contains("panicked") && !errors.contains("internal error"), "{errors}");
     // It ran until killed: it never fails on its own.
     assert!(!status.success(), "put ended before the kill: {errors}");
     assert!(errors.is_empty(), "put failed before the kill: {errors}");
@@ -156,10 +128,7 @@ fn kill9(put_args: &[&str], rounds: u64, salt: u64) {
         let delay = Duration::from_millis(50 + rng.next() % 351);
         let first = round * 10_000_000;
         let got = kill_round(&db, put_args, first, delay);
-        log.push(format!(
-            "round {round}: killed after {delay:?}, {} acked",
-            got.len()
-        ));
+        log.push(format!("round {round}: killed after {delay:?}, {} acked", got.len()));
         acked.extend(got);
 
         let (code, out, err) = axon(&db, &["verify"]);
@@ -174,12 +143,8 @@ fn kill9(put_args: &[&str], rounds: u64, salt: u64) {
             let n = doc["n"].as_u64().expect("n");
             let id = doc["id"].as_str().expect("id");
             assert_eq!(id, doc_id(n));
-            let v: Vec<f32> = doc["v"]
-                .as_array()
-                .expect("v")
-                .iter()
-                .map(|x| x.as_f64().expect("number") as f32)
-                .collect();
+            let v: Vec<f32> =
+                doc["v"].as_array().expect("v").iter().map(|x| x.as_f64().expect("number") as f32).collect();
             assert_eq!(v, vector(n), "{id}");
             present.insert(id.to_string());
         }
@@ -200,34 +165,15 @@ fn kill9(put_args: &[&str], rounds: u64, salt: u64) {
 
 #[test]
 fn kill9_sync() {
-    kill9(
-        &["--durability", "sync", "--checkpoint-every", "65536"],
-        8,
-        1,
-    );
+    kill9(&["--durability", "sync", "--checkpoint-every", "65536"], 8, 1);
 }
 
 #[test]
 fn kill9_batch_of_7() {
-    kill9(
-        &[
-            "--durability",
-            "batch",
-            "--batch",
-            "7",
-            "--checkpoint-every",
-            "65536",
-        ],
-        4,
-        2,
-    );
+    kill9(&["--durability", "batch", "--batch", "7", "--checkpoint-every", "65536"], 4, 2);
 }
 
 #[test]
 fn kill9_none() {
-    kill9(
-        &["--durability", "none", "--checkpoint-every", "65536"],
-        4,
-        3,
-    );
+    kill9(&["--durability", "none", "--checkpoint-every", "65536"], 4, 3);
 }

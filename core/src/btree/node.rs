@@ -74,10 +74,7 @@ pub fn encode(node: &Node, id: PageId, buf: &mut [u8]) {
             entries.iter().map(|e| {
                 let val = match &e.val {
                     ValRef::Inline(v) => ValView::Inline(v),
-                    ValRef::Overflow { len, first } => ValView::Overflow {
-                        len: *len,
-                        first: *first,
-                    },
+                    ValRef::Overflow { len, first } => ValView::Overflow { len: *len, first: *first },
                 };
                 (e.key.as_slice(), val)
             }),
@@ -110,11 +107,7 @@ pub enum ValView<'a> {
 
 /// Encodes a leaf from borrowed entries (in key order) into `buf` and seals
 /// it for page `id`. The entries must fit (see [`LeafEntry::size`]).
-pub fn encode_leaf<'a>(
-    entries: impl ExactSizeIterator<Item = (&'a [u8], ValView<'a>)>,
-    id: PageId,
-    buf: &mut [u8],
-) {
+pub fn encode_leaf<'a>(entries: impl ExactSizeIterator<Item = (&'a [u8], ValView<'a>)>, id: PageId, buf: &mut [u8]) {
     buf.fill(0);
     let mut w = Writer::new(buf, 6);
     w.u16(entries.len() as u16);
@@ -146,11 +139,7 @@ pub fn read(pages: &dyn PageStore, id: PageId, buf: &mut [u8]) -> Result<Node> {
 /// Decodes a tree page already read into `buf`.
 pub fn decode(id: PageId, buf: &[u8]) -> Result<Node> {
     let kind = buf[4];
-    let want = if kind == PageKind::Branch as u8 {
-        PageKind::Branch
-    } else {
-        PageKind::Leaf
-    };
+    let want = if kind == PageKind::Branch as u8 { PageKind::Branch } else { PageKind::Leaf };
     page::check(id, buf, want)?;
     let mut r = Reader::new(buf, 6, id);
     let count = r.u16()? as usize;
@@ -164,10 +153,7 @@ pub fn decode(id: PageId, buf: &[u8]) -> Result<Node> {
                     let vlen = r.u32()? as usize;
                     ValRef::Inline(r.bytes(vlen)?.to_vec())
                 }
-                1 => ValRef::Overflow {
-                    len: r.u64()?,
-                    first: r.u64()?,
-                },
+                1 => ValRef::Overflow { len: r.u64()?, first: r.u64()? },
                 t => return Err(Error::corrupt(format!("page {id}: unknown value tag {t}"))),
             };
             entries.push(LeafEntry { key, val });
@@ -178,9 +164,7 @@ pub fn decode(id: PageId, buf: &[u8]) -> Result<Node> {
         Node::Leaf(entries)
     } else {
         if count == 0 {
-            return Err(Error::corrupt(format!(
-                "page {id}: branch without children"
-            )));
+            return Err(Error::corrupt(format!("page {id}: branch without children")));
         }
         let mut children = Vec::with_capacity(count);
         children.push((Vec::new(), r.u64()?));
@@ -190,9 +174,7 @@ pub fn decode(id: PageId, buf: &[u8]) -> Result<Node> {
             children.push((key, r.u64()?));
         }
         if children[1..].windows(2).any(|w| w[0].0 >= w[1].0) {
-            return Err(Error::corrupt(format!(
-                "page {id}: branch keys out of order"
-            )));
+            return Err(Error::corrupt(format!("page {id}: branch keys out of order")));
         }
         Node::Branch(children)
     };
@@ -215,27 +197,15 @@ mod tests {
     #[test]
     fn encode_decode_and_damage() {
         let leaf = Node::Leaf(vec![
-            LeafEntry {
-                key: b"a".to_vec(),
-                val: ValRef::Inline(b"xyz".to_vec()),
-            },
-            LeafEntry {
-                key: b"b".to_vec(),
-                val: ValRef::Overflow {
-                    len: 9000,
-                    first: 7,
-                },
-            },
+            LeafEntry { key: b"a".to_vec(), val: ValRef::Inline(b"xyz".to_vec()) },
+            LeafEntry { key: b"b".to_vec(), val: ValRef::Overflow { len: 9000, first: 7 } },
         ]);
         let branch = Node::Branch(vec![(vec![], 3), (b"m".to_vec(), 4), (b"t".to_vec(), 5)]);
         for node in [leaf, branch] {
             let mut buf = vec![0u8; 1024];
             encode(&node, 9, &mut buf);
             assert_eq!(decode(9, &buf).unwrap(), node);
-            assert!(
-                decode(10, &buf).is_err(),
-                "a page read from the wrong id is caught"
-            );
+            assert!(decode(10, &buf).is_err(), "a page read from the wrong id is caught");
             for i in 0..64 {
                 let mut bad = buf.clone();
                 bad[i] ^= 1;

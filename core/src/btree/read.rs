@@ -21,19 +21,13 @@ pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<Val
     let mut id = root;
     for _ in 0..MAX_DEPTH {
         pages.read_page(id, &mut buf)?;
-        let kind = if buf[4] == PageKind::Branch as u8 {
-            PageKind::Branch
-        } else {
-            PageKind::Leaf
-        };
+        let kind = if buf[4] == PageKind::Branch as u8 { PageKind::Branch } else { PageKind::Leaf };
         page::check(id, &buf, kind)?;
         let mut r = Reader::new(&buf, 6, id);
         let count = r.u16()? as usize;
         if kind == PageKind::Branch {
             if count == 0 {
-                return Err(Error::corrupt(format!(
-                    "page {id}: branch without children"
-                )));
+                return Err(Error::corrupt(format!("page {id}: branch without children")));
             }
             let mut child = r.u64()?;
             for _ in 1..count {
@@ -72,9 +66,7 @@ pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<Val
         }
         return Ok(None);
     }
-    Err(Error::corrupt(format!(
-        "tree under page {root} is deeper than {MAX_DEPTH} levels"
-    )))
+    Err(Error::corrupt(format!("tree under page {root} is deeper than {MAX_DEPTH} levels")))
 }
 
 /// The pages of an overflow chain, following `next` links, checked.
@@ -95,9 +87,7 @@ pub fn overflow_pages(pages: &dyn PageStore, len: u64, first: PageId) -> Result<
         ids.push(id);
         let next = Reader::new(&buf, 8, id).u64()?;
         if (i + 1 < n) == (next == 0) {
-            return Err(Error::corrupt(format!(
-                "overflow chain at page {first} has the wrong length"
-            )));
+            return Err(Error::corrupt(format!("overflow chain at page {first} has the wrong length")));
         }
         id = next;
     }
@@ -112,18 +102,14 @@ pub fn read_value(pages: &dyn PageStore, val: &ValRef) -> Result<Vec<u8>> {
             let ps = pages.page_size();
             let per = ps - OVERFLOW_HEADER;
             if *len > (1u64 << 32) {
-                return Err(Error::corrupt(format!(
-                    "overflow value at page {first} claims {len} bytes"
-                )));
+                return Err(Error::corrupt(format!("overflow value at page {first} claims {len} bytes")));
             }
             let mut out = Vec::with_capacity(*len as usize);
             let mut buf = vec![0u8; ps];
             let mut id = *first;
             while (out.len() as u64) < *len {
                 if id == 0 {
-                    return Err(Error::corrupt(format!(
-                        "overflow chain at page {first} ends early"
-                    )));
+                    return Err(Error::corrupt(format!("overflow chain at page {first} ends early")));
                 }
                 pages.read_page(id, &mut buf)?;
                 page::check(id, &buf, PageKind::Overflow)?;
@@ -148,20 +134,12 @@ pub struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     /// A cursor at the first key `>= start` of the tree at `root`.
     pub fn seek(pages: &'a dyn PageStore, root: PageId, start: &[u8]) -> Result<Self> {
-        let mut c = Cursor {
-            pages,
-            stack: Vec::new(),
-            leaf: Vec::new(),
-            pos: 0,
-            buf: vec![0u8; pages.page_size()],
-        };
+        let mut c = Cursor { pages, stack: Vec::new(), leaf: Vec::new(), pos: 0, buf: vec![0u8; pages.page_size()] };
         if root != 0 {
             let mut id = root;
             loop {
                 if c.stack.len() > MAX_DEPTH {
-                    return Err(Error::corrupt(format!(
-                        "tree under page {root} is too deep"
-                    )));
+                    return Err(Error::corrupt(format!("tree under page {root} is too deep")));
                 }
                 match node::read(pages, id, &mut c.buf)? {
                     Node::Branch(children) => {
@@ -186,10 +164,7 @@ impl<'a> Cursor<'a> {
             if self.pos < self.leaf.len() {
                 let e = std::mem::replace(
                     &mut self.leaf[self.pos],
-                    LeafEntry {
-                        key: Vec::new(),
-                        val: ValRef::Inline(Vec::new()),
-                    },
+                    LeafEntry { key: Vec::new(), val: ValRef::Inline(Vec::new()) },
                 );
                 self.pos += 1;
                 return Ok(Some(e));

@@ -57,21 +57,11 @@ fn random_batches_match_a_model() {
                         1 => 0,
                         _ => rng.below(200) as usize,
                     };
-                    batch.insert(
-                        k,
-                        Some((0..len).map(|i| (i as u64 ^ round) as u8).collect()),
-                    );
+                    batch.insert(k, Some((0..len).map(|i| (i as u64 ^ round) as u8).collect()));
                 }
             }
-            let changes: Vec<(&[u8], Change)> = batch
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_slice(),
-                        v.as_deref().map_or(Change::Delete, Change::Put),
-                    )
-                })
-                .collect();
+            let changes: Vec<(&[u8], Change)> =
+                batch.iter().map(|(k, v)| (k.as_slice(), v.as_deref().map_or(Change::Delete, Change::Put))).collect();
             let mut w = TreeWriter::new(&store, &mut alloc);
             let new_root = w.apply(root, &changes).unwrap();
             let freed = w.into_freed();
@@ -82,22 +72,12 @@ fn random_batches_match_a_model() {
                 };
             }
             // The new tree holds exactly the model; freed pages are not in it.
-            assert_eq!(
-                collect(&store, new_root),
-                model,
-                "seed {seed} round {round}"
-            );
+            assert_eq!(collect(&store, new_root), model, "seed {seed} round {round}");
             let mut used = Vec::new();
             used_pages(&store, new_root, &mut used);
             let used: BTreeSet<PageId> = used.into_iter().collect();
-            assert!(
-                freed.iter().all(|p| !used.contains(p)),
-                "a freed page is still in use"
-            );
-            assert!(
-                used.iter().all(|p| !alloc.free_pages().contains(p)),
-                "a used page is free"
-            );
+            assert!(freed.iter().all(|p| !used.contains(p)), "a freed page is still in use");
+            assert!(used.iter().all(|p| !alloc.free_pages().contains(p)), "a used page is free");
             for (k, v) in model.iter().take(50) {
                 let got = get(&store, new_root, k).unwrap().unwrap();
                 assert_eq!(&read_value(&store, &got).unwrap(), v);
@@ -106,22 +86,13 @@ fn random_batches_match_a_model() {
             // Seek lands on the first key at or after the bound.
             let mut c = Cursor::seek(&store, new_root, b"k01500").unwrap();
             let first = c.next_entry().unwrap().map(|e| e.key);
-            assert_eq!(
-                first,
-                model
-                    .range(b"k01500".to_vec()..)
-                    .next()
-                    .map(|(k, _)| k.clone())
-            );
+            assert_eq!(first, model.range(b"k01500".to_vec()..).next().map(|(k, _)| k.clone()));
             alloc.release(freed);
             root = new_root;
         }
         // Delete everything: the tree becomes empty.
         let keys: Vec<Vec<u8>> = model.keys().cloned().collect();
-        let changes: Vec<(&[u8], Change)> = keys
-            .iter()
-            .map(|k| (k.as_slice(), Change::Delete))
-            .collect();
+        let changes: Vec<(&[u8], Change)> = keys.iter().map(|k| (k.as_slice(), Change::Delete)).collect();
         let mut w = TreeWriter::new(&store, &mut alloc);
         assert_eq!(w.apply(root, &changes).unwrap(), 0);
     }
@@ -134,13 +105,8 @@ fn sequential_bulk_load_fills_pages() {
     let mut root = 0;
     let val = vec![7u8; 100];
     for chunk in 0..20u32 {
-        let keys: Vec<Vec<u8>> = (0..1000u32)
-            .map(|i| (chunk * 1000 + i).to_be_bytes().to_vec())
-            .collect();
-        let changes: Vec<(&[u8], Change)> = keys
-            .iter()
-            .map(|k| (k.as_slice(), Change::Put(&val)))
-            .collect();
+        let keys: Vec<Vec<u8>> = (0..1000u32).map(|i| (chunk * 1000 + i).to_be_bytes().to_vec()).collect();
+        let changes: Vec<(&[u8], Change)> = keys.iter().map(|k| (k.as_slice(), Change::Put(&val))).collect();
         let mut w = TreeWriter::new(&store, &mut alloc);
         root = w.apply(root, &changes).unwrap();
         let freed = w.into_freed();

@@ -8,10 +8,7 @@
 
 use std::borrow::Cow;
 
-use super::node::{
-    self, branch_entry_size, encode_leaf, max_inline_entry, LeafEntry, Node, ValRef, ValView,
-    HEADER,
-};
+use super::node::{self, branch_entry_size, encode_leaf, max_inline_entry, LeafEntry, Node, ValRef, ValView, HEADER};
 use super::read::{overflow_pages, OVERFLOW_HEADER};
 use super::MAX_DEPTH;
 use crate::freelist::Allocator;
@@ -71,10 +68,7 @@ impl Entry<'_> {
     fn view(&self) -> (&[u8], ValView<'_>) {
         let val = match &self.val {
             Val::Inline(v) => ValView::Inline(v),
-            Val::Overflow { len, first } => ValView::Overflow {
-                len: *len,
-                first: *first,
-            },
+            Val::Overflow { len, first } => ValView::Overflow { len: *len, first: *first },
         };
         (&self.key, val)
     }
@@ -86,10 +80,7 @@ impl From<LeafEntry> for Entry<'_> {
             ValRef::Inline(v) => Val::Inline(Cow::Owned(v)),
             ValRef::Overflow { len, first } => Val::Overflow { len, first },
         };
-        Entry {
-            key: Cow::Owned(e.key),
-            val,
-        }
+        Entry { key: Cow::Owned(e.key), val }
     }
 }
 
@@ -97,14 +88,7 @@ impl<'a> TreeWriter<'a> {
     /// A writer over `pages`.
     pub fn new(pages: &'a dyn PageStore, alloc: &'a mut Allocator) -> Self {
         let ps = pages.page_size();
-        TreeWriter {
-            pages,
-            alloc,
-            freed: Vec::new(),
-            buf: vec![0u8; ps],
-            run: Vec::new(),
-            run_start: 0,
-        }
+        TreeWriter { pages, alloc, freed: Vec::new(), buf: vec![0u8; ps], run: Vec::new(), run_start: 0 }
     }
 
     /// Pages of the old tree that the new one no longer uses.
@@ -118,10 +102,7 @@ impl<'a> TreeWriter<'a> {
         if changes.is_empty() {
             return Ok(root);
         }
-        debug_assert!(
-            changes.windows(2).all(|w| w[0].0 < w[1].0),
-            "changes must be sorted"
-        );
+        debug_assert!(changes.windows(2).all(|w| w[0].0 < w[1].0), "changes must be sorted");
         let mut level = if root == 0 {
             let entries = self.merge_leaf(Vec::new(), changes)?;
             self.pack_leaves(entries)?
@@ -170,12 +151,7 @@ impl<'a> TreeWriter<'a> {
         Ok(())
     }
 
-    fn merge_node<'c>(
-        &mut self,
-        id: PageId,
-        changes: &'c Changes<'c>,
-        depth: usize,
-    ) -> Result<Vec<(Vec<u8>, PageId)>> {
+    fn merge_node<'c>(&mut self, id: PageId, changes: &'c Changes<'c>, depth: usize) -> Result<Vec<(Vec<u8>, PageId)>> {
         if depth > MAX_DEPTH {
             return Err(Error::corrupt("tree is too deep (a cycle?)"));
         }
@@ -214,11 +190,7 @@ impl<'a> TreeWriter<'a> {
         }
     }
 
-    fn merge_leaf<'c>(
-        &mut self,
-        old: Vec<LeafEntry>,
-        changes: &'c Changes<'c>,
-    ) -> Result<Vec<Entry<'c>>> {
+    fn merge_leaf<'c>(&mut self, old: Vec<LeafEntry>, changes: &'c Changes<'c>) -> Result<Vec<Entry<'c>>> {
         let mut out = Vec::with_capacity(old.len() + changes.len());
         let mut old = old.into_iter().peekable();
         for &(key, change) in changes {
@@ -230,10 +202,7 @@ impl<'a> TreeWriter<'a> {
             }
             if let Change::Put(value) = change {
                 let val = self.store_value(key, value)?;
-                out.push(Entry {
-                    key: Cow::Borrowed(key),
-                    val,
-                });
+                out.push(Entry { key: Cow::Borrowed(key), val });
             }
         }
         out.extend(old.map(Entry::from));
@@ -254,9 +223,7 @@ impl<'a> TreeWriter<'a> {
             return Ok(Val::Inline(Cow::Borrowed(value)));
         }
         let per = ps - OVERFLOW_HEADER;
-        let ids = (0..value.len().div_ceil(per))
-            .map(|_| self.alloc.alloc(self.pages))
-            .collect::<Result<Vec<_>>>()?;
+        let ids = (0..value.len().div_ceil(per)).map(|_| self.alloc.alloc(self.pages)).collect::<Result<Vec<_>>>()?;
         for (i, chunk) in value.chunks(per).enumerate() {
             self.buf.fill(0);
             let mut w = Writer::new(&mut self.buf, 8);
@@ -265,10 +232,7 @@ impl<'a> TreeWriter<'a> {
             page::seal(ids[i], PageKind::Overflow, &mut self.buf);
             self.stage(ids[i])?;
         }
-        Ok(Val::Overflow {
-            len: value.len() as u64,
-            first: ids[0],
-        })
+        Ok(Val::Overflow { len: value.len() as u64, first: ids[0] })
     }
 
     fn write_node(&mut self, node: &Node) -> Result<PageId> {
@@ -314,10 +278,7 @@ impl<'a> TreeWriter<'a> {
         Ok(out)
     }
 
-    fn pack_branches(
-        &mut self,
-        children: Vec<(Vec<u8>, PageId)>,
-    ) -> Result<Vec<(Vec<u8>, PageId)>> {
+    fn pack_branches(&mut self, children: Vec<(Vec<u8>, PageId)>) -> Result<Vec<(Vec<u8>, PageId)>> {
         let cap = self.pages.page_size() - HEADER;
         let sizes: Vec<usize> = children.iter().map(|(k, _)| branch_entry_size(k)).collect();
         let mut out = Vec::new();

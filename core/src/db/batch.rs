@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
+use super::index;
 use crate::catalog::{count_key, doc_key, doc_prefix, Catalog, CollectionInfo, CATALOG_KEY};
 use crate::engine::{KvOp, View};
 use crate::model::{validate, Document, Schema};
@@ -25,11 +26,7 @@ pub enum BatchOp {
     /// Add or replace a document.
     Upsert { collection: String, doc: Document },
     /// Merge a JSON patch into an existing document (null removes a field).
-    Update {
-        collection: String,
-        id: String,
-        patch: Json,
-    },
+    Update { collection: String, id: String, patch: Json },
     /// Remove a document if it exists.
     Delete { collection: String, id: String },
 }
@@ -52,32 +49,19 @@ impl WriteBatch {
     }
     /// Adds an insert.
     pub fn insert(&mut self, collection: &str, doc: Document) -> &mut Self {
-        self.push(BatchOp::Insert {
-            collection: collection.into(),
-            doc,
-        })
+        self.push(BatchOp::Insert { collection: collection.into(), doc })
     }
     /// Adds an upsert.
     pub fn upsert(&mut self, collection: &str, doc: Document) -> &mut Self {
-        self.push(BatchOp::Upsert {
-            collection: collection.into(),
-            doc,
-        })
+        self.push(BatchOp::Upsert { collection: collection.into(), doc })
     }
     /// Adds a partial update.
     pub fn update(&mut self, collection: &str, id: &str, patch: Json) -> &mut Self {
-        self.push(BatchOp::Update {
-            collection: collection.into(),
-            id: id.into(),
-            patch,
-        })
+        self.push(BatchOp::Update { collection: collection.into(), id: id.into(), patch })
     }
     /// Adds a delete.
     pub fn delete(&mut self, collection: &str, id: &str) -> &mut Self {
-        self.push(BatchOp::Delete {
-            collection: collection.into(),
-            id: id.into(),
-        })
+        self.push(BatchOp::Delete { collection: collection.into(), id: id.into() })
     }
     /// Number of operations.
     pub fn len(&self) -> usize {
@@ -101,32 +85,34 @@ pub struct BatchOutcome {
 
 /// Checks a collection name: 1 to 128 bytes of ASCII letters, digits, `_`, `-`, `.`.
 pub fn check_collection_name(name: &str) -> Result<()> {
-    let bad = |reason: &str| {
-        Err(Error::InvalidCollectionName {
-            name: name.into(),
-            reason: reason.into(),
-        })
-    };
+    let bad = |reason: &str| Err(Error::InvalidCollectionName { name: name.into(), reason: reason.into() });
     if name.is_empty() {
         return bad("empty");
     }
     if name.len() > MAX_COLLECTION_NAME {
         return bad("longer than 128 bytes");
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
-    {
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
         return bad("only ASCII letters, digits, '_', '-' and '.' are allowed");
     }
     Ok(())
 }
 
+fn has_index(schema: &Schema) -> bool {
+    schema.fields.values().any(|f| f.index)
+}
+
+/// Appends the index operations that turn `old`'s entries into `new`'s.
+fn index_changes(coll: u32, schema: &Schema, old: Option<&Document>, new: Option<&Document>, ops: &mut Vec<KvOp>) {
+    let before = old.map(|d| index::entries(coll, schema, d)).unwrap_or_default();
+    let after = new.map(|d| index::entries(coll, schema, d)).unwrap_or_default();
+    ops.extend(before.difference(&after).map(|k| KvOp::Delete { key: k.clone() }));
+    ops.extend(after.difference(&before).map(|k| KvOp::Put { key: k.clone(), value: Vec::new() }));
+}
+
 /// Reads a document count record.
 pub(crate) fn decode_count(bytes: &[u8]) -> Result<u64> {
-    let a: [u8; 8] = bytes
-        .try_into()
-        .map_err(|_| Error::corrupt("document count record is not 8 bytes"))?;
+    let a: [u8; 8] = bytes.try_into().map_err(|_| Error::corrupt("document count record is not 8 bytes"))?;
     Ok(u64::from_le_bytes(a))
 }
 
@@ -172,10 +158,7 @@ pub(crate) fn resolve(
     let mut ops = Vec::with_capacity(batch.ops.len() + 2);
     let mut existed = Vec::with_capacity(batch.ops.len());
 
-    let load = |docs: &HashMap<Vec<u8>, Option<usize>>,
-                ops: &[KvOp],
-                key: &[u8]|
-     -> Result<Option<Vec<u8>>> {
+    let load = |docs: &HashMap<Vec<u8>, Option<usize>>, ops: &[KvOp], key: &[u8]| -> Result<Option<Vec<u8>>> {
         match docs.get(key) {
             Some(Some(i)) => match &ops[*i] {
                 KvOp::Put { value, .. } => Ok(Some(value.clone())),
@@ -207,16 +190,9 @@ pub(crate) fn resolve(
                     return Err(Error::CollectionExists(name.clone()));
                 }
                 let id = cat.next_id.max(1);
-                cat.next_id = id
-                    .checked_add(1)
-                    .ok_or_else(|| Error::InvalidArgument("collection ids exhausted".into()))?;
-                cat.collections.insert(
-                    name.clone(),
-                    CollectionInfo {
-                        id,
-                        schema: schema.clone(),
-                    },
-                );
+                cat.next_id =
+                    id.checked_add(1).ok_or_else(|| Error::InvalidArgument("collection ids exhausted".into()))?;
+                cat.collections.insert(name.clone(), CollectionInfo { id, schema: schema.clone() });
                 existed.push(false);
             }
             BatchOp::DropCollection { name } => {
@@ -224,12 +200,9 @@ pub(crate) fn resolve(
                 let Some(info) = cat.collections.remove(name) else {
                     return Err(Error::CollectionNotFound(name.clone()));
                 };
-                ops.push(KvOp::Purge {
-                    prefix: doc_prefix(info.id).to_vec(),
-                });
-                ops.push(KvOp::Delete {
-                    key: count_key(info.id).to_vec(),
-                });
+                ops.push(KvOp::Purge { prefix: doc_prefix(info.id).to_vec() });
+                ops.push(KvOp::Purge { prefix: index::collection_prefix(info.id).to_vec() });
+                ops.push(KvOp::Delete { key: count_key(info.id).to_vec() });
                 deltas.remove(&info.id);
                 existed.push(true);
             }
@@ -238,11 +211,8 @@ pub(crate) fn resolve(
                 let Some(info) = cat.collections.get(collection) else {
                     return Err(Error::CollectionNotFound(collection.clone()));
                 };
-                let ready = if prepared_valid && changed.is_none() {
-                    prepared.get_mut(i).and_then(Option::take)
-                } else {
-                    None
-                };
+                let ready =
+                    if prepared_valid && changed.is_none() { prepared.get_mut(i).and_then(Option::take) } else { None };
                 let bytes = match ready {
                     Some(bytes) => bytes,
                     None => {
@@ -251,12 +221,15 @@ pub(crate) fn resolve(
                     }
                 };
                 let key = doc_key(info.id, &doc.id);
-                let was = exists(&docs, &key)?;
+                let indexed = has_index(&info.schema);
+                let old = if indexed { load(&docs, &ops, &key)? } else { None };
+                let was = if indexed { old.is_some() } else { exists(&docs, &key)? };
                 if was && matches!(op, BatchOp::Insert { .. }) {
-                    return Err(Error::DuplicateId {
-                        collection: collection.clone(),
-                        id: doc.id.clone(),
-                    });
+                    return Err(Error::DuplicateId { collection: collection.clone(), id: doc.id.clone() });
+                }
+                if indexed {
+                    let old: Option<Document> = old.map(|b| codec::decode(&b, "document")).transpose()?;
+                    index_changes(info.id, &info.schema, old.as_ref(), Some(doc), &mut ops);
                 }
                 docs.insert(key.clone(), Some(ops.len()));
                 ops.push(KvOp::Put { key, value: bytes });
@@ -265,22 +238,16 @@ pub(crate) fn resolve(
                 }
                 existed.push(was);
             }
-            BatchOp::Update {
-                collection,
-                id,
-                patch,
-            } => {
+            BatchOp::Update { collection, id, patch } => {
                 let (coll_id, schema) = lookup(&changed, collection)?;
                 let key = doc_key(coll_id, id);
                 let Some(old) = load(&docs, &ops, &key)? else {
-                    return Err(Error::NotFound {
-                        collection: collection.clone(),
-                        id: id.clone(),
-                    });
+                    return Err(Error::NotFound { collection: collection.clone(), id: id.clone() });
                 };
                 let old: Document = codec::decode(&old, "document")?;
                 let new = old.apply_patch(&schema, patch)?;
                 let bytes = codec::encode(&new)?;
+                index_changes(coll_id, &schema, Some(&old), Some(&new), &mut ops);
                 docs.insert(key.clone(), Some(ops.len()));
                 ops.push(KvOp::Put { key, value: bytes });
                 existed.push(true);
@@ -291,7 +258,18 @@ pub(crate) fn resolve(
                     return Err(Error::CollectionNotFound(collection.clone()));
                 };
                 let key = doc_key(info.id, id);
-                let was = exists(&docs, &key)?;
+                let was = if has_index(&info.schema) {
+                    match load(&docs, &ops, &key)? {
+                        Some(b) => {
+                            let old: Document = codec::decode(&b, "document")?;
+                            index_changes(info.id, &info.schema, Some(&old), None, &mut ops);
+                            true
+                        }
+                        None => false,
+                    }
+                } else {
+                    exists(&docs, &key)?
+                };
                 if was {
                     docs.insert(key.clone(), None);
                     ops.push(KvOp::Delete { key });
@@ -312,16 +290,10 @@ pub(crate) fn resolve(
             None => 0,
         };
         let n = (n as i64 + delta).max(0) as u64;
-        ops.push(KvOp::Put {
-            key: key.to_vec(),
-            value: n.to_le_bytes().to_vec(),
-        });
+        ops.push(KvOp::Put { key: key.to_vec(), value: n.to_le_bytes().to_vec() });
     }
     if let Some(cat) = &changed {
-        ops.push(KvOp::Put {
-            key: CATALOG_KEY.to_vec(),
-            value: cat.encode()?,
-        });
+        ops.push(KvOp::Put { key: CATALOG_KEY.to_vec(), value: cat.encode()? });
     }
     Ok((ops, existed))
 }

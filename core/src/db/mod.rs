@@ -1,6 +1,7 @@
 //! Collections of schema-checked documents on top of the engine.
 
 pub mod batch;
+pub mod index;
 mod read;
 mod verify;
 
@@ -27,9 +28,7 @@ pub type DbOptions = EngineOptions;
 impl Db {
     /// Opens or creates the database in `storage`, recovering from the WAL.
     pub fn open(storage: Storage, options: DbOptions) -> Result<Db> {
-        Ok(Db {
-            engine: Engine::open(storage, options)?,
-        })
+        Ok(Db { engine: Engine::open(storage, options)? })
     }
 
     /// The engine underneath.
@@ -49,9 +48,7 @@ impl Db {
         // the lock only if the catalog has changed since.
         let catalog = self.engine.snapshot().view().state.catalog.clone();
         let prepared = batch::prepare(&catalog, batch);
-        let (lsn, existed) = self
-            .engine
-            .commit(|view| batch::resolve(view, batch, &catalog, prepared))?;
+        let (lsn, existed) = self.engine.commit(|view| batch::resolve(view, batch, &catalog, prepared))?;
         Ok(BatchOutcome { lsn, existed })
     }
 
@@ -63,52 +60,32 @@ impl Db {
 
     /// Creates a collection.
     pub fn create_collection(&self, name: &str, schema: Schema) -> Result<()> {
-        self.one(BatchOp::CreateCollection {
-            name: name.into(),
-            schema,
-        })
-        .map(|_| ())
+        self.one(BatchOp::CreateCollection { name: name.into(), schema }).map(|_| ())
     }
 
     /// Drops a collection and its documents.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
-        self.one(BatchOp::DropCollection { name: name.into() })
-            .map(|_| ())
+        self.one(BatchOp::DropCollection { name: name.into() }).map(|_| ())
     }
 
     /// Inserts a document whose id must be new.
     pub fn insert(&self, collection: &str, doc: Document) -> Result<()> {
-        self.one(BatchOp::Insert {
-            collection: collection.into(),
-            doc,
-        })
-        .map(|_| ())
+        self.one(BatchOp::Insert { collection: collection.into(), doc }).map(|_| ())
     }
 
     /// Inserts or replaces a document; returns whether it replaced one.
     pub fn upsert(&self, collection: &str, doc: Document) -> Result<bool> {
-        self.one(BatchOp::Upsert {
-            collection: collection.into(),
-            doc,
-        })
+        self.one(BatchOp::Upsert { collection: collection.into(), doc })
     }
 
     /// Merges a JSON patch into an existing document.
     pub fn update(&self, collection: &str, id: &str, patch: Json) -> Result<()> {
-        self.one(BatchOp::Update {
-            collection: collection.into(),
-            id: id.into(),
-            patch,
-        })
-        .map(|_| ())
+        self.one(BatchOp::Update { collection: collection.into(), id: id.into(), patch }).map(|_| ())
     }
 
     /// Deletes a document; returns whether it existed.
     pub fn delete(&self, collection: &str, id: &str) -> Result<bool> {
-        self.one(BatchOp::Delete {
-            collection: collection.into(),
-            id: id.into(),
-        })
+        self.one(BatchOp::Delete { collection: collection.into(), id: id.into() })
     }
 
     /// A document by id.
@@ -122,12 +99,7 @@ impl Db {
     }
 
     /// Documents matching a JSON filter, in id order, at most `limit`.
-    pub fn scan(
-        &self,
-        collection: &str,
-        filter: Option<&Json>,
-        limit: Option<usize>,
-    ) -> Result<Vec<Document>> {
+    pub fn scan(&self, collection: &str, filter: Option<&Json>, limit: Option<usize>) -> Result<Vec<Document>> {
         self.snapshot().scan(collection, filter, limit)
     }
 

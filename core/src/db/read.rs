@@ -2,7 +2,10 @@
 
 use serde_json::Value as Json;
 
+use std::collections::BTreeSet;
+
 use super::batch::decode_count;
+use super::index;
 use crate::catalog::{count_key, doc_key, doc_prefix, prefix_end, CollectionInfo};
 use crate::engine::Snapshot;
 use crate::filter::Filter;
@@ -39,12 +42,7 @@ impl DbSnapshot {
     /// The names and schemas of all collections.
     pub fn collections(&self) -> Vec<(String, Schema)> {
         let view = self.snap.view();
-        view.state
-            .catalog
-            .collections
-            .iter()
-            .map(|(n, c)| (n.clone(), c.schema.clone()))
-            .collect()
+        view.state.catalog.collections.iter().map(|(n, c)| (n.clone(), c.schema.clone())).collect()
     }
 
     /// The schema of a collection.
@@ -71,12 +69,7 @@ impl DbSnapshot {
     }
 
     /// Documents matching a JSON filter (`None`: all), in id order, at most `limit`.
-    pub fn scan(
-        &self,
-        collection: &str,
-        filter: Option<&Json>,
-        limit: Option<usize>,
-    ) -> Result<Vec<Document>> {
+    pub fn scan(&self, collection: &str, filter: Option<&Json>, limit: Option<usize>) -> Result<Vec<Document>> {
         let mut out = Vec::new();
         self.scan_each(collection, filter, limit, &mut |doc| {
             out.push(doc);
@@ -104,26 +97,77 @@ impl DbSnapshot {
         if left == 0 {
             return Ok(());
         }
-        self.visit(&info, &mut |doc| {
+        let mut each = |doc: Document| {
             if !filter.matches(&doc) {
                 return Ok(true);
             }
             left -= 1;
             Ok(f(doc)? && left > 0)
-        })
+        };
+        match self.index_candidates(&info, &filter)? {
+            Some(ids) => {
+                let view = self.snap.view();
+                let prefix = doc_prefix(info.id);
+                for id in ids {
+                    let mut key = prefix.to_vec();
+                    key.extend_from_slice(&id);
+                    // An index entry without its document would be damage;
+                    // verify reports it, a scan just skips it.
+                    if let Some(bytes) = view.get(&key)? {
+                        if !each(codec::decode(&bytes, "document")?)? {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            None => self.visit(&info, &mut each),
+        }
+    }
+
+    /// How a scan with `filter` would run: `Some(n)` when it would read the
+    /// `n` candidates of a secondary index, `None` for a full scan.
+    pub fn explain(&self, collection: &str, filter: Option<&Json>) -> Result<Option<usize>> {
+        let info = self.info(collection)?;
+        let filter = match filter {
+            Some(f) => Filter::parse(&info.schema, f)?,
+            None => Filter::All,
+        };
+        Ok(self.index_candidates(&info, &filter)?.map(|ids| ids.len()))
+    }
+
+    /// The ids (sorted) of the documents that can match `filter`, from the
+    /// most selective index a predicate of it can use, if that index narrows
+    /// the collection to a quarter or less; `None`: scan everything.
+    fn index_candidates(&self, info: &CollectionInfo, filter: &Filter) -> Result<Option<BTreeSet<Vec<u8>>>> {
+        let plans = index::plans(info.id, &info.schema, filter);
+        if plans.is_empty() {
+            return Ok(None);
+        }
+        let view = self.snap.view();
+        let total = match view.get(&count_key(info.id))? {
+            Some(b) => decode_count(&b)?,
+            None => 0,
+        };
+        let cap = (total / 4) as usize;
+        let mut best: Option<(usize, &index::IndexPlan)> = None;
+        for p in &plans {
+            let n = index::count(&view, p, best.map_or(cap, |b| b.0))?;
+            if n <= cap && best.is_none_or(|b| n < b.0) {
+                best = Some((n, p));
+            }
+        }
+        match best {
+            Some((_, plan)) => Ok(Some(index::candidate_ids(&view, plan)?)),
+            None => Ok(None),
+        }
     }
 
     /// Calls `f` with each document of a collection in id order until it returns false.
-    pub(crate) fn visit(
-        &self,
-        info: &CollectionInfo,
-        f: &mut dyn FnMut(Document) -> Result<bool>,
-    ) -> Result<()> {
+    pub(crate) fn visit(&self, info: &CollectionInfo, f: &mut dyn FnMut(Document) -> Result<bool>) -> Result<()> {
         let prefix = doc_prefix(info.id);
         let end = prefix_end(&prefix);
-        self.snap.view().scan(&prefix, end.as_deref(), &mut |_, v| {
-            f(codec::decode(v, "document")?)
-        })
+        self.snap.view().scan(&prefix, end.as_deref(), &mut |_, v| f(codec::decode(v, "document")?))
     }
 
     pub(crate) fn snapshot(&self) -> &Snapshot {

@@ -1,6 +1,10 @@
 //! Document-level integrity checks: every document decodes, matches its key
-//! and schema, and the counts agree.
+//! and schema, the counts agree, and every secondary index holds exactly the
+//! entries of the documents.
 
+use std::collections::BTreeSet;
+
+use super::index;
 use super::read::DbSnapshot;
 use crate::catalog::{doc_prefix, prefix_end};
 use crate::engine::VerifyReport;
@@ -14,36 +18,46 @@ pub(super) fn documents(snap: &DbSnapshot, report: &mut VerifyReport) -> Result<
         let end = prefix_end(&prefix);
         let mut n = 0u64;
         let mut problems = Vec::new();
-        let scan = snap
-            .snapshot()
-            .view()
-            .scan(&prefix, end.as_deref(), &mut |k, v| {
-                n += 1;
-                match codec::decode::<Document>(v, "document") {
-                    Ok(doc) => {
-                        if doc.id.as_bytes() != &k[prefix.len()..] {
-                            problems.push(format!(
-                                "collection {name:?}: document {:?} is stored under another id",
-                                doc.id
-                            ));
-                        }
-                        if let Err(e) = validate(&info.schema, &doc) {
-                            problems.push(format!("collection {name:?}: {e}"));
-                        }
+        let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let scan = snap.snapshot().view().scan(&prefix, end.as_deref(), &mut |k, v| {
+            n += 1;
+            match codec::decode::<Document>(v, "document") {
+                Ok(doc) => {
+                    expected.extend(index::entries(info.id, &info.schema, &doc));
+                    if doc.id.as_bytes() != &k[prefix.len()..] {
+                        problems.push(format!("collection {name:?}: document {:?} is stored under another id", doc.id));
                     }
-                    Err(e) => problems.push(format!("collection {name:?}: {e}")),
+                    if let Err(e) = validate(&info.schema, &doc) {
+                        problems.push(format!("collection {name:?}: {e}"));
+                    }
                 }
-                Ok(true)
-            });
+                Err(e) => problems.push(format!("collection {name:?}: {e}")),
+            }
+            Ok(true)
+        });
         if let Err(e) = scan {
             problems.push(format!("collection {name:?}: {e}"));
         }
         match snap.count(name) {
-            Ok(c) if c != n => problems.push(format!(
-                "collection {name:?}: count says {c}, found {n} documents"
-            )),
+            Ok(c) if c != n => problems.push(format!("collection {name:?}: count says {c}, found {n} documents")),
             Ok(_) => {}
             Err(e) => problems.push(format!("collection {name:?}: {e}")),
+        }
+        let iprefix = index::collection_prefix(info.id);
+        let iend = prefix_end(&iprefix);
+        let mut actual: BTreeSet<Vec<u8>> = BTreeSet::new();
+        if let Err(e) = snap.snapshot().view().scan(&iprefix, iend.as_deref(), &mut |k, _| {
+            actual.insert(k.to_vec());
+            Ok(true)
+        }) {
+            problems.push(format!("collection {name:?}: index: {e}"));
+        }
+        let missing = expected.difference(&actual).count();
+        let extra = actual.difference(&expected).count();
+        if missing + extra > 0 {
+            problems.push(format!(
+                "collection {name:?}: secondary indexes disagree with the documents ({missing} entries missing, {extra} extra)"
+            ));
         }
         report.problems.extend(problems);
     }

@@ -42,18 +42,13 @@ impl Engine {
     fn min_live_generation(&self) -> u64 {
         let mut v = lock(&self.shared.versions);
         v.retain(|w| w.strong_count() > 0);
-        v.iter()
-            .filter_map(|w| w.upgrade())
-            .map(|t| t.generation)
-            .min()
-            .unwrap_or(u64::MAX)
+        v.iter().filter_map(|w| w.upgrade()).map(|t| t.generation).min().unwrap_or(u64::MAX)
     }
 
     fn checkpoint_locked(&self, ck: &mut CkptState) -> Result<bool> {
         let sh = &*self.shared;
         let live = self.min_live_generation();
-        let (ready, waiting): (Vec<_>, Vec<_>) =
-            ck.pending.drain(..).partition(|(g, _)| *g <= live);
+        let (ready, waiting): (Vec<_>, Vec<_>) = ck.pending.drain(..).partition(|(g, _)| *g <= live);
         ck.pending = waiting;
         ck.alloc.release(ready.into_iter().flat_map(|(_, ids)| ids));
 

@@ -33,10 +33,7 @@ pub(super) fn apply(base: &State, ops: &[KvOp], lsn: u64) -> Result<State> {
                 if key.as_slice() == CATALOG_KEY {
                     s.catalog = Arc::new(Catalog::decode(value)?);
                 }
-                s.active.map.insert(
-                    Bytes::from(key.as_slice()),
-                    Some(Bytes::from(value.as_slice())),
-                );
+                s.active.map.insert(Bytes::from(key.as_slice()), Some(Bytes::from(value.as_slice())));
             }
             KvOp::Delete { key } => {
                 s.active.map.insert(Bytes::from(key.as_slice()), None);
@@ -54,21 +51,14 @@ impl Engine {
     ///
     /// If `build` fails, nothing is written. Returns the commit's LSN (the
     /// current one when `build` returned no operations) and `build`'s output.
-    pub fn commit<T>(
-        &self,
-        build: impl FnOnce(&View<'_>) -> Result<(Vec<KvOp>, T)>,
-    ) -> Result<(u64, T)> {
+    pub fn commit<T>(&self, build: impl FnOnce(&View<'_>) -> Result<(Vec<KvOp>, T)>) -> Result<(u64, T)> {
         self.check_poison()?;
         let sh = &*self.shared;
         let _inside = Counted::enter(&sh.in_commit);
-        sh.peak_committers
-            .fetch_max(sh.in_commit.load(Ordering::Acquire), Ordering::AcqRel);
+        sh.peak_committers.fetch_max(sh.in_commit.load(Ordering::Acquire), Ordering::AcqRel);
         let mut w = lock(&sh.writer);
         self.check_poison()?;
-        let (ops, out) = build(&View {
-            state: &w.state,
-            pages: &*sh.pages,
-        })?;
+        let (ops, out) = build(&View { state: &w.state, pages: &*sh.pages })?;
         if ops.is_empty() {
             return Ok((w.state.lsn, out));
         }
@@ -126,17 +116,12 @@ impl Engine {
                 return Ok(());
             }
             self.check_poison()?;
-            if sh
-                .syncing
-                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
+            if sh.syncing.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
                 let me = Arc::new(Waiter::default());
                 lock(&sh.waiters).push(me.clone());
                 // Registered before this check: a leader that finishes after
                 // it will wake us; one that finished before it is seen here.
-                if sh.syncing.load(Ordering::Acquire) && sh.synced_lsn.load(Ordering::Acquire) < lsn
-                {
+                if sh.syncing.load(Ordering::Acquire) && sh.synced_lsn.load(Ordering::Acquire) < lsn {
                     let mut woken = lock(&me.woken);
                     while !*woken {
                         woken = me.cv.wait(woken).unwrap_or_else(|e| e.into_inner());
@@ -162,8 +147,7 @@ impl Engine {
             let want = sh.peak_committers.load(Ordering::Acquire) as u64;
             if want > 1 {
                 wait(&|| {
-                    let pending = sh.appended_lsn.load(Ordering::Acquire)
-                        - sh.synced_lsn.load(Ordering::Acquire);
+                    let pending = sh.appended_lsn.load(Ordering::Acquire) - sh.synced_lsn.load(Ordering::Acquire);
                     pending >= want
                 });
             }
@@ -177,8 +161,7 @@ impl Engine {
         }
         let now = sh.in_commit.load(Ordering::Acquire);
         let peak = sh.peak_committers.load(Ordering::Acquire);
-        sh.peak_committers
-            .store(now.max(peak.saturating_sub(1)), Ordering::Release);
+        sh.peak_committers.store(now.max(peak.saturating_sub(1)), Ordering::Release);
         self.publish(&target);
         sh.synced_lsn.fetch_max(target.lsn, Ordering::AcqRel);
         Ok(())

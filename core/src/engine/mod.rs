@@ -45,9 +45,7 @@ impl std::str::FromStr for Durability {
             "sync" => Ok(Durability::Sync),
             "batch" => Ok(Durability::Batch),
             "none" => Ok(Durability::None),
-            _ => Err(Error::InvalidArgument(format!(
-                "durability must be sync, batch or none, not {s:?}"
-            ))),
+            _ => Err(Error::InvalidArgument(format!("durability must be sync, batch or none, not {s:?}"))),
         }
     }
 }
@@ -181,12 +179,7 @@ impl View<'_> {
         self.state.get(self.pages, key)
     }
     /// Visits keys in `[start, end)` in order until `visit` returns false.
-    pub fn scan(
-        &self,
-        start: &[u8],
-        end: Option<&[u8]>,
-        visit: &mut state::Visitor<'_>,
-    ) -> Result<()> {
+    pub fn scan(&self, start: &[u8], end: Option<&[u8]>, visit: &mut state::Visitor<'_>) -> Result<()> {
         self.state.scan(self.pages, start, end, visit)
     }
 }
@@ -194,10 +187,7 @@ impl View<'_> {
 impl Snapshot {
     /// Read access to this snapshot.
     pub fn view(&self) -> View<'_> {
-        View {
-            state: &self.state,
-            pages: &*self.shared.pages,
-        }
+        View { state: &self.state, pages: &*self.shared.pages }
     }
     /// The LSN of the last commit this snapshot includes.
     pub fn lsn(&self) -> u64 {
@@ -233,16 +223,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Engine {
     /// A snapshot of everything committed and durable so far.
     pub fn snapshot(&self) -> Snapshot {
-        let state = self
-            .shared
-            .published
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        Snapshot {
-            state,
-            shared: self.shared.clone(),
-        }
+        let state = self.shared.published.read().unwrap_or_else(|e| e.into_inner()).clone();
+        Snapshot { state, shared: self.shared.clone() }
     }
 
     /// Counters.
@@ -287,11 +269,7 @@ impl Engine {
     }
 
     fn publish(&self, state: &Arc<State>) {
-        let mut p = self
-            .shared
-            .published
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut p = self.shared.published.write().unwrap_or_else(|e| e.into_inner());
         if state.lsn >= p.lsn {
             *p = state.clone();
         }

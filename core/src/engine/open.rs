@@ -30,11 +30,7 @@ pub(super) fn write_superblock(pages: &dyn PageStore, sb: &Superblock) -> Result
 /// Picks the durable superblock, creating the database if it is new.
 fn load_superblock(pages: &dyn PageStore) -> Result<Superblock> {
     let count = pages.page_count()?;
-    let slots = if count >= 2 {
-        (read_slot(pages, 0), read_slot(pages, 1))
-    } else {
-        (Ok(None), Ok(None))
-    };
+    let slots = if count >= 2 { (read_slot(pages, 0), read_slot(pages, 1)) } else { (Ok(None), Ok(None)) };
     let sb = match slots {
         (Ok(Some(a)), Ok(Some(b))) => Some(if a.generation >= b.generation { a } else { b }),
         // One slot torn by a crash while it was being written: the other one rules.
@@ -45,11 +41,7 @@ fn load_superblock(pages: &dyn PageStore) -> Result<Superblock> {
         (Ok(None), Ok(None)) => None,
         (Err(_), Ok(None)) if count <= FIRST_DATA_PAGE => None,
         (Err(e), _) | (_, Err(e)) => return Err(e),
-        (Ok(None), Ok(Some(_))) => {
-            return Err(Error::corrupt(
-                "superblock 0 is missing but superblock 1 exists",
-            ))
-        }
+        (Ok(None), Ok(Some(_))) => return Err(Error::corrupt("superblock 0 is missing but superblock 1 exists")),
     };
     if let Some(sb) = sb {
         return Ok(sb);
@@ -90,13 +82,9 @@ impl Engine {
                 sb.page_count
             )));
         }
-        let (free, chain) =
-            freelist::read(&*pages, sb.freelist_head, sb.freelist_len, sb.page_count)?;
+        let (free, chain) = freelist::read(&*pages, sb.freelist_head, sb.freelist_len, sb.page_count)?;
         let alloc = Allocator::new(free, sb.page_count);
-        let tree = Arc::new(TreeVersion {
-            root: sb.root,
-            generation: sb.generation,
-        });
+        let tree = Arc::new(TreeVersion { root: sb.root, generation: sb.generation });
         let catalog = match btree::get(&*pages, sb.root, CATALOG_KEY)? {
             Some(v) => Catalog::decode(&btree::read_value(&*pages, &v)?)?,
             None => Catalog::default(),
@@ -110,10 +98,7 @@ impl Engine {
         };
 
         // Replay the WAL, older segment first.
-        let segs = [
-            wal::read_segment(&*logs[0], "wal-0")?,
-            wal::read_segment(&*logs[1], "wal-1")?,
-        ];
+        let segs = [wal::read_segment(&*logs[0], "wal-0")?, wal::read_segment(&*logs[1], "wal-1")?];
         let mut order = [0usize, 1];
         order.sort_by_key(|&i| segs[i].seq);
         let mut max_lsn = [None, None];
@@ -130,8 +115,7 @@ impl Engine {
                         f.lsn
                     )));
                 }
-                let ops: Vec<KvOp> =
-                    codec::decode(&f.payload, &format!("WAL frame {} in wal-{i}", f.lsn))?;
+                let ops: Vec<KvOp> = codec::decode(&f.payload, &format!("WAL frame {} in wal-{i}", f.lsn))?;
                 state = apply(&state, &ops, f.lsn)?;
                 max_lsn[i] = Some(f.lsn);
                 replayed_bytes += (wal::FRAME_HEADER + f.payload.len()) as u64;
@@ -140,12 +124,7 @@ impl Engine {
         // Every segment starts after a commit that the checkpoint plus the
         // frames replayed must reach; otherwise commits are missing (say, the
         // newest superblock was damaged after the WAL it replaced was cut).
-        if let Some(base) = segs
-            .iter()
-            .filter(|s| s.seq.is_some())
-            .map(|s| s.base)
-            .max()
-        {
+        if let Some(base) = segs.iter().filter(|s| s.seq.is_some()).map(|s| s.base).max() {
             if state.lsn < base {
                 return Err(Error::corrupt(format!(
                     "commits {}..={base} are neither in the checkpoint (generation {}) nor in the WAL; \
@@ -180,22 +159,12 @@ impl Engine {
             opts,
             writer: Mutex::new(Writer {
                 state: state.clone(),
-                wal: WalState {
-                    active,
-                    seq,
-                    max_lsn,
-                    since_checkpoint: replayed_bytes,
-                },
+                wal: WalState { active, seq, max_lsn, since_checkpoint: replayed_bytes },
             }),
             published: RwLock::new(state),
             syncing: AtomicBool::new(false),
             waiters: Mutex::new(Vec::new()),
-            ckpt: Mutex::new(CkptState {
-                sb,
-                alloc,
-                pending: Vec::new(),
-                chain,
-            }),
+            ckpt: Mutex::new(CkptState { sb, alloc, pending: Vec::new(), chain }),
             versions: Mutex::new(vec![Arc::downgrade(&tree)]),
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
@@ -205,9 +174,7 @@ impl Engine {
             synced_lsn: AtomicU64::new(lsn),
             peak_committers: AtomicUsize::new(0),
         };
-        Ok(Engine {
-            shared: Arc::new(shared),
-        })
+        Ok(Engine { shared: Arc::new(shared) })
     }
 }
 

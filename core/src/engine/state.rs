@@ -115,19 +115,8 @@ impl State {
 
     /// Calls `visit` with each key in `[start, end)` (`end = None`: no upper
     /// bound) and its value, in key order, until `visit` returns `false`.
-    pub fn scan(
-        &self,
-        pages: &dyn PageStore,
-        start: &[u8],
-        end: Option<&[u8]>,
-        visit: &mut Visitor<'_>,
-    ) -> Result<()> {
-        let bounds = || {
-            (
-                Bound::Included(start),
-                end.map_or(Bound::Unbounded, Bound::Excluded),
-            )
-        };
+    pub fn scan(&self, pages: &dyn PageStore, start: &[u8], end: Option<&[u8]>, visit: &mut Visitor<'_>) -> Result<()> {
+        let bounds = || (Bound::Included(start), end.map_or(Bound::Unbounded, Bound::Excluded));
         let mut active = self.active.map.range::<_, [u8]>(bounds()).peekable();
         let empty = Layer::new();
         let frozen_map = self.frozen.as_ref().map_or(&empty, |f| &f.map);
@@ -138,20 +127,13 @@ impl State {
         loop {
             let ka = active.peek().map(|(k, _)| k.as_ref());
             let kf = frozen.peek().map(|(k, _)| k.as_ref());
-            let kt = tree_head
-                .as_ref()
-                .map(|e| e.key.as_slice())
-                .filter(|k| below_end(k));
+            let kt = tree_head.as_ref().map(|e| e.key.as_slice()).filter(|k| below_end(k));
             let Some(key) = [ka, kf, kt].into_iter().flatten().min() else {
                 return Ok(());
             };
             let key: Vec<u8> = key.to_vec();
-            let from_a = (ka == Some(&key[..]))
-                .then(|| active.next().map(|(_, v)| v.clone()))
-                .flatten();
-            let from_f = (kf == Some(&key[..]))
-                .then(|| frozen.next().map(|(_, v)| v.clone()))
-                .flatten();
+            let from_a = (ka == Some(&key[..])).then(|| active.next().map(|(_, v)| v.clone())).flatten();
+            let from_f = (kf == Some(&key[..])).then(|| frozen.next().map(|(_, v)| v.clone())).flatten();
             let from_t = if kt == Some(&key[..]) {
                 let e = tree_head.take();
                 tree_head = tree.next_entry()?;

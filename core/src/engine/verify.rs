@@ -34,15 +34,11 @@ struct Walk<'a> {
 impl Walk<'_> {
     fn claim(&mut self, id: PageId, what: &str) -> bool {
         if !(FIRST_DATA_PAGE..self.high_water).contains(&id) {
-            self.report
-                .problems
-                .push(format!("{what} page {id} is out of range"));
+            self.report.problems.push(format!("{what} page {id} is out of range"));
             return false;
         }
         if !self.used.insert(id) {
-            self.report
-                .problems
-                .push(format!("{what} page {id} is referenced twice"));
+            self.report.problems.push(format!("{what} page {id} is referenced twice"));
             return false;
         }
         self.report.pages_checked += 1;
@@ -62,16 +58,14 @@ impl Walk<'_> {
         match node {
             Node::Leaf(entries) => {
                 if *self.leaf_depth.get_or_insert(depth) != depth {
-                    self.report.problems.push(format!(
-                        "leaf page {id} is at depth {depth}, others deeper or shallower"
-                    ));
+                    self.report
+                        .problems
+                        .push(format!("leaf page {id} is at depth {depth}, others deeper or shallower"));
                 }
                 for e in entries {
                     self.report.entries += 1;
                     if !in_bounds(&e.key) {
-                        self.report.problems.push(format!(
-                            "leaf page {id} has a key outside its parent's range"
-                        ));
+                        self.report.problems.push(format!("leaf page {id} has a key outside its parent's range"));
                     }
                     if let ValRef::Overflow { len, first } = e.val {
                         match overflow_pages(self.pages, len, first) {
@@ -87,9 +81,7 @@ impl Walk<'_> {
                 for (i, (k, child)) in children.iter().enumerate() {
                     let clo = if i == 0 { lo } else { k.as_slice() };
                     if i > 0 && !in_bounds(k) {
-                        self.report.problems.push(format!(
-                            "branch page {id} has a key outside its parent's range"
-                        ));
+                        self.report.problems.push(format!("branch page {id} has a key outside its parent's range"));
                     }
                     let chi = children.get(i + 1).map(|(k, _)| k.as_slice()).or(hi);
                     self.node(*child, clo, chi, depth + 1);
@@ -119,29 +111,19 @@ impl Engine {
             walk.node(ck.sb.root, &[], None, 0);
         }
         let mut free: BTreeSet<PageId> = BTreeSet::new();
-        let all_free = ck
-            .alloc
-            .free_pages()
-            .iter()
-            .chain(ck.pending.iter().flat_map(|(_, p)| p.iter()))
-            .chain(ck.chain.iter());
+        let all_free =
+            ck.alloc.free_pages().iter().chain(ck.pending.iter().flat_map(|(_, p)| p.iter())).chain(ck.chain.iter());
         for &p in all_free {
             if walk.used.contains(&p) {
-                walk.report
-                    .problems
-                    .push(format!("page {p} is both in use and free"));
+                walk.report.problems.push(format!("page {p} is both in use and free"));
             }
             if !free.insert(p) {
                 walk.report.problems.push(format!("page {p} is free twice"));
             }
         }
-        let lost = (FIRST_DATA_PAGE..walk.high_water)
-            .filter(|p| !walk.used.contains(p) && !free.contains(p))
-            .count();
+        let lost = (FIRST_DATA_PAGE..walk.high_water).filter(|p| !walk.used.contains(p) && !free.contains(p)).count();
         if lost > 0 {
-            walk.report
-                .problems
-                .push(format!("{lost} pages are neither in use nor free"));
+            walk.report.problems.push(format!("{lost} pages are neither in use nor free"));
         }
         let mut report = walk.report;
         drop(ck);
@@ -150,17 +132,11 @@ impl Engine {
             match wal::read_segment(&**log, &format!("wal-{i}")) {
                 Ok(seg) => {
                     if seg.valid_end < seg.len {
-                        report.problems.push(format!(
-                            "wal-{i}: {} bytes of torn tail",
-                            seg.len - seg.valid_end
-                        ));
+                        report.problems.push(format!("wal-{i}: {} bytes of torn tail", seg.len - seg.valid_end));
                     }
                     for f in seg.frames {
                         report.wal_frames += 1;
-                        if let Err(e) = codec::decode::<Vec<KvOp>>(
-                            &f.payload,
-                            &format!("wal-{i} frame {}", f.lsn),
-                        ) {
+                        if let Err(e) = codec::decode::<Vec<KvOp>>(&f.payload, &format!("wal-{i} frame {}", f.lsn)) {
                             report.problems.push(e.to_string());
                         }
                     }

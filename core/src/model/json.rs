@@ -47,17 +47,13 @@ fn int_from_json(v: &Json) -> std::result::Result<i64, String> {
             if let Some(i) = n.as_i64() {
                 Ok(i)
             } else if n.is_u64() {
-                Err(format!(
-                    "integer {n} is out of range for int (64-bit signed)"
-                ))
+                Err(format!("integer {n} is out of range for int (64-bit signed)"))
             } else {
                 let f = n.as_f64().unwrap_or(f64::NAN);
                 if f.fract() != 0.0 || !f.is_finite() {
                     Err(format!("expected an integer, got {n}"))
                 } else if !(-LIMIT..LIMIT).contains(&f) {
-                    Err(format!(
-                        "integer {n} is out of range for int (64-bit signed)"
-                    ))
+                    Err(format!("integer {n} is out of range for int (64-bit signed)"))
                 } else {
                     // Exact: f is integral and within i64 range.
                     Ok(f as i64)
@@ -83,16 +79,10 @@ fn matrix_from_json(rows: u32, cols: u32, v: &Json) -> std::result::Result<Value
         let mut data = Vec::with_capacity(arr.len());
         for (r, row) in arr.iter().enumerate() {
             let Some(row) = row.as_array() else {
-                return Err(format!(
-                    "row {r}: expected an array of {cols} numbers, got {}",
-                    json_kind(row)
-                ));
+                return Err(format!("row {r}: expected an array of {cols} numbers, got {}", json_kind(row)));
             };
             if row.len() as u64 != u64::from(cols) {
-                return Err(format!(
-                    "row {r}: expected {cols} numbers, got {}",
-                    row.len()
-                ));
+                return Err(format!("row {r}: expected {cols} numbers, got {}", row.len()));
             }
             data.extend(f32_list(row, |c| format!("at row {r}, column {c}"))?);
         }
@@ -112,10 +102,7 @@ fn matrix_from_json(rows: u32, cols: u32, v: &Json) -> std::result::Result<Value
 /// Converts a non-null JSON value to a field value. `def` is `None` for an
 /// undeclared (extra) field, which becomes [`Value::Json`]. Returns the
 /// failure reason.
-pub(crate) fn value_from_json(
-    def: Option<&FieldDef>,
-    v: &Json,
-) -> std::result::Result<Value, String> {
+pub(crate) fn value_from_json(def: Option<&FieldDef>, v: &Json) -> std::result::Result<Value, String> {
     let Some(def) = def else {
         return Ok(Value::Json(v.to_string()));
     };
@@ -135,31 +122,20 @@ pub(crate) fn value_from_json(
         },
         FieldType::StringArray => {
             let Some(arr) = v.as_array() else {
-                return Err(format!(
-                    "expected an array of strings, got {}",
-                    json_kind(v)
-                ));
+                return Err(format!("expected an array of strings, got {}", json_kind(v)));
             };
             let mut out = Vec::with_capacity(arr.len());
             for (i, x) in arr.iter().enumerate() {
                 match x {
                     Json::String(s) => out.push(s.clone()),
-                    other => {
-                        return Err(format!(
-                            "expected a string at index {i}, got {}",
-                            json_kind(other)
-                        ))
-                    }
+                    other => return Err(format!("expected a string at index {i}, got {}", json_kind(other))),
                 }
             }
             Ok(Value::StringArray(out))
         }
         FieldType::Vector { dim, .. } => {
             let Some(arr) = v.as_array() else {
-                return Err(format!(
-                    "expected an array of {dim} numbers, got {}",
-                    json_kind(v)
-                ));
+                return Err(format!("expected an array of {dim} numbers, got {}", json_kind(v)));
             };
             if arr.len() as u64 != u64::from(*dim) {
                 return Err(format!("expected {dim} numbers, got {}", arr.len()));
@@ -168,14 +144,8 @@ pub(crate) fn value_from_json(
         }
         FieldType::Matrix { rows, cols } => matrix_from_json(*rows, *cols, v),
         FieldType::Bytes => match v {
-            Json::String(s) => BASE64
-                .decode(s)
-                .map(Value::Bytes)
-                .map_err(|e| format!("invalid base64: {e}")),
-            other => Err(format!(
-                "expected a base64 string, got {}",
-                json_kind(other)
-            )),
+            Json::String(s) => BASE64.decode(s).map(Value::Bytes).map_err(|e| format!("invalid base64: {e}")),
+            other => Err(format!("expected a base64 string, got {}", json_kind(other))),
         },
     }
 }
@@ -183,11 +153,7 @@ pub(crate) fn value_from_json(
 /// An `f32` as a JSON number printed with the shortest `f32` text, so that
 /// `0.1f32` becomes `0.1`. Non-finite values become `null`.
 pub(crate) fn f32_to_json(f: f32) -> Json {
-    f.to_string()
-        .parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map_or(Json::Null, Json::Number)
+    f.to_string().parse::<f64>().ok().and_then(Number::from_f64).map_or(Json::Null, Json::Number)
 }
 
 fn f64_to_json(f: f64) -> Json {
@@ -211,9 +177,7 @@ pub(crate) fn value_to_json(v: &Value) -> Json {
             }
         }
         Value::Bytes(b) => Json::String(BASE64.encode(b)),
-        Value::Json(text) => {
-            serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.clone()))
-        }
+        Value::Json(text) => serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.clone())),
     }
 }
 
@@ -223,10 +187,7 @@ pub(crate) fn id_from_json(obj: &Map<String, Json>) -> Result<String> {
         None => return Err(Error::InvalidDocument("missing \"id\"".into())),
         Some(Json::String(s)) => s.clone(),
         Some(other) => {
-            return Err(Error::InvalidDocument(format!(
-                "\"id\" must be a string, got {}",
-                json_kind(other)
-            )))
+            return Err(Error::InvalidDocument(format!("\"id\" must be a string, got {}", json_kind(other))))
         }
     };
     check_id(&id)?;
@@ -235,26 +196,15 @@ pub(crate) fn id_from_json(obj: &Map<String, Json>) -> Result<String> {
 
 /// Converts one member of a document or patch object. `Ok(None)` means the
 /// field is absent (JSON null).
-pub(crate) fn field_from_json(
-    schema: &Schema,
-    id: &str,
-    name: &str,
-    v: &Json,
-) -> Result<Option<Value>> {
+pub(crate) fn field_from_json(schema: &Schema, id: &str, name: &str, v: &Json) -> Result<Option<Value>> {
     if v.is_null() {
         return Ok(None);
     }
     let def = schema.field(name);
     if def.is_none() && !schema.allow_extra {
-        return Err(invalid(
-            id,
-            name,
-            "unknown field (the schema does not allow extra fields)",
-        ));
+        return Err(invalid(id, name, "unknown field (the schema does not allow extra fields)"));
     }
-    value_from_json(def, v)
-        .map(Some)
-        .map_err(|reason| invalid(id, name, reason))
+    value_from_json(def, v).map(Some).map_err(|reason| invalid(id, name, reason))
 }
 
 impl Document {
@@ -264,10 +214,7 @@ impl Document {
     /// A JSON `null` for a field means the field is absent.
     pub fn from_json(schema: &Schema, json: &Json) -> Result<Document> {
         let Some(obj) = json.as_object() else {
-            return Err(Error::InvalidDocument(format!(
-                "document must be a JSON object, got {}",
-                json_kind(json)
-            )));
+            return Err(Error::InvalidDocument(format!("document must be a JSON object, got {}", json_kind(json))));
         };
         let mut doc = Document::new(id_from_json(obj)?);
         for (name, v) in obj.iter().filter(|(k, _)| k.as_str() != "id") {
@@ -316,11 +263,7 @@ mod tests {
         let mut obj = json!({"id": "d", "title": "t"});
         obj[field] = v;
         match parse(obj) {
-            Err(Error::Validation {
-                id,
-                field: f,
-                reason,
-            }) => {
+            Err(Error::Validation { id, field: f, reason }) => {
                 assert_eq!((id.as_str(), f.as_str()), ("d", field));
                 reason
             }
@@ -339,19 +282,9 @@ mod tests {
         assert_eq!(d.get("year"), Some(&Value::Int(1965)));
         assert_eq!(d.get("price"), Some(&Value::Float(9.5)));
         assert_eq!(d.get("ok"), Some(&Value::Bool(true)));
-        assert_eq!(
-            d.get("tags"),
-            Some(&Value::StringArray(vec!["a".into(), "b".into()]))
-        );
+        assert_eq!(d.get("tags"), Some(&Value::StringArray(vec!["a".into(), "b".into()])));
         assert_eq!(d.get("v"), Some(&Value::Vector(vec![0.1, 0.2, 0.3])));
-        assert_eq!(
-            d.get("m"),
-            Some(&Value::Matrix {
-                rows: 2,
-                cols: 3,
-                data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
-            })
-        );
+        assert_eq!(d.get("m"), Some(&Value::Matrix { rows: 2, cols: 3, data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0] }));
         assert_eq!(d.get("raw"), Some(&Value::Bytes(vec![0, 1, 255])));
         let out = d.to_json();
         assert_eq!(out["v"].to_string(), "[0.1,0.2,0.3]");
@@ -385,33 +318,15 @@ mod tests {
 
     #[test]
     fn scalar_errors() {
-        assert_eq!(
-            field_err("title", json!(1)),
-            "expected a string, got integer"
-        );
-        assert_eq!(
-            field_err("year", json!(3.5)),
-            "expected an integer, got 3.5"
-        );
-        assert_eq!(
-            field_err("year", json!("3")),
-            "expected an integer, got string"
-        );
+        assert_eq!(field_err("title", json!(1)), "expected a string, got integer");
+        assert_eq!(field_err("year", json!(3.5)), "expected an integer, got 3.5");
+        assert_eq!(field_err("year", json!("3")), "expected an integer, got string");
         assert!(field_err("year", json!(u64::MAX)).contains("out of range"));
         assert!(field_err("year", json!(1e19)).contains("out of range"));
-        assert_eq!(
-            field_err("price", json!("1")),
-            "expected a finite number, got string"
-        );
+        assert_eq!(field_err("price", json!("1")), "expected a finite number, got string");
         assert_eq!(field_err("ok", json!(1)), "expected a bool, got integer");
-        assert_eq!(
-            field_err("tags", json!("a")),
-            "expected an array of strings, got string"
-        );
-        assert_eq!(
-            field_err("tags", json!(["a", 1])),
-            "expected a string at index 1, got integer"
-        );
+        assert_eq!(field_err("tags", json!("a")), "expected an array of strings, got string");
+        assert_eq!(field_err("tags", json!(["a", 1])), "expected a string at index 1, got integer");
     }
 
     #[test]
@@ -426,18 +341,9 @@ mod tests {
     #[test]
     fn vector_errors() {
         assert_eq!(field_err("v", json!([1, 2])), "expected 3 numbers, got 2");
-        assert_eq!(
-            field_err("v", json!("x")),
-            "expected an array of 3 numbers, got string"
-        );
-        assert_eq!(
-            field_err("v", json!([1, 2, 1e39])),
-            "not a finite number at index 2"
-        );
-        assert_eq!(
-            field_err("v", json!([1, "a", 3])),
-            "expected a number at index 1, got string"
-        );
+        assert_eq!(field_err("v", json!("x")), "expected an array of 3 numbers, got string");
+        assert_eq!(field_err("v", json!([1, 2, 1e39])), "not a finite number at index 2");
+        assert_eq!(field_err("v", json!([1, "a", 3])), "expected a number at index 1, got string");
     }
 
     #[test]
@@ -445,28 +351,13 @@ mod tests {
         let flat = parse(json!({"id": "d", "title": "t", "m": [1, 2, 3, 4, 5, 6]})).unwrap();
         let nested = parse(json!({"id": "d", "title": "t", "m": [[1, 2, 3], [4, 5, 6]]})).unwrap();
         assert_eq!(flat, nested);
-        assert_eq!(
-            flat.to_json()["m"],
-            json!([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-        );
+        assert_eq!(flat.to_json()["m"], json!([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]));
         assert_eq!(field_err("m", json!([[1, 2, 3]])), "expected 2 rows, got 1");
-        assert_eq!(
-            field_err("m", json!([[1, 2, 3], [4, 5]])),
-            "row 1: expected 3 numbers, got 2"
-        );
-        assert_eq!(
-            field_err("m", json!([[1, 2, 3], 4])),
-            "row 1: expected an array of 3 numbers, got integer"
-        );
-        assert_eq!(
-            field_err("m", json!([[1, 2, 3], [4, 1e39, 6]])),
-            "not a finite number at row 1, column 1"
-        );
+        assert_eq!(field_err("m", json!([[1, 2, 3], [4, 5]])), "row 1: expected 3 numbers, got 2");
+        assert_eq!(field_err("m", json!([[1, 2, 3], 4])), "row 1: expected an array of 3 numbers, got integer");
+        assert_eq!(field_err("m", json!([[1, 2, 3], [4, 1e39, 6]])), "not a finite number at row 1, column 1");
         assert!(field_err("m", json!([1, 2, 3])).contains("got 3 numbers"));
-        assert_eq!(
-            field_err("m", json!([1, 2, 3, 4, 5, 1e40])),
-            "not a finite number at index 5"
-        );
+        assert_eq!(field_err("m", json!([1, 2, 3, 4, 5, 1e40])), "not a finite number at index 5");
         assert!(field_err("m", json!([])).contains("got 0 numbers"));
         assert!(field_err("m", json!({})).contains("got object"));
     }
@@ -475,10 +366,7 @@ mod tests {
     fn bytes() {
         assert!(field_err("raw", json!("not base64!")).starts_with("invalid base64"));
         assert!(field_err("raw", json!("AAH")).starts_with("invalid base64"));
-        assert_eq!(
-            field_err("raw", json!([1])),
-            "expected a base64 string, got array"
-        );
+        assert_eq!(field_err("raw", json!([1])), "expected a base64 string, got array");
         let d = parse(json!({"id": "d", "title": "t", "raw": ""})).unwrap();
         assert_eq!(d.get("raw"), Some(&Value::Bytes(vec![])));
     }
@@ -495,17 +383,11 @@ mod tests {
     fn required_and_unknown() {
         match parse(json!({"id": "d"})) {
             Err(Error::Validation { field, reason, .. }) => {
-                assert_eq!(
-                    (field.as_str(), reason.as_str()),
-                    ("title", "required field is missing")
-                )
+                assert_eq!((field.as_str(), reason.as_str()), ("title", "required field is missing"))
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            field_err("zzz", json!(1)),
-            "unknown field (the schema does not allow extra fields)"
-        );
+        assert_eq!(field_err("zzz", json!(1)), "unknown field (the schema does not allow extra fields)");
     }
 
     #[test]
@@ -514,10 +396,7 @@ mod tests {
         s.allow_extra = true;
         let j = json!({"id": "d", "title": "t", "meta": {"a": [1, 2.5, "x"], "b": null}, "n": 5, "gone": null});
         let d = Document::from_json(&s, &j).unwrap();
-        assert_eq!(
-            d.get("meta"),
-            Some(&Value::Json(r#"{"a":[1,2.5,"x"],"b":null}"#.into()))
-        );
+        assert_eq!(d.get("meta"), Some(&Value::Json(r#"{"a":[1,2.5,"x"],"b":null}"#.into())));
         assert_eq!(d.get("n"), Some(&Value::Json("5".into())));
         assert_eq!(d.get("gone"), None);
         validate(&s, &d).unwrap();
@@ -531,14 +410,7 @@ mod tests {
         let d = Document::new("x")
             .with("f", Value::Float(f64::NAN))
             .with("j", Value::Json("{bad".into()))
-            .with(
-                "m",
-                Value::Matrix {
-                    rows: 0,
-                    cols: 0,
-                    data: vec![1.0],
-                },
-            );
+            .with("m", Value::Matrix { rows: 0, cols: 0, data: vec![1.0] });
         let out = d.to_json();
         assert_eq!(out["f"], Json::Null);
         assert_eq!(out["j"], json!("{bad"));

@@ -19,9 +19,7 @@ fn merge(target: &mut Map<String, Json>, patch: &Map<String, Json>, depth: usize
                 target.remove(k);
             }
             Json::Object(po) if depth < MAX_MERGE_DEPTH => {
-                let slot = target
-                    .entry(k.clone())
-                    .or_insert_with(|| Json::Object(Map::new()));
+                let slot = target.entry(k.clone()).or_insert_with(|| Json::Object(Map::new()));
                 if !slot.is_object() {
                     *slot = Json::Object(Map::new());
                 }
@@ -48,10 +46,7 @@ impl Document {
     /// required fields cannot be removed).
     pub fn apply_patch(&self, schema: &Schema, patch: &Json) -> Result<Document> {
         let Some(obj) = patch.as_object() else {
-            return Err(Error::InvalidDocument(format!(
-                "patch must be a JSON object, got {}",
-                json_kind(patch)
-            )));
+            return Err(Error::InvalidDocument(format!("patch must be a JSON object, got {}", json_kind(patch))));
         };
         if let Some(id) = obj.get("id") {
             if id.as_str() != Some(self.id.as_str()) {
@@ -101,22 +96,14 @@ mod tests {
     }
 
     fn doc() -> Document {
-        Document::from_json(
-            &schema(),
-            &json!({"id": "d", "title": "t", "year": 2000, "meta": {"a": 1, "b": {"c": 2}}}),
-        )
-        .unwrap()
+        Document::from_json(&schema(), &json!({"id": "d", "title": "t", "year": 2000, "meta": {"a": 1, "b": {"c": 2}}}))
+            .unwrap()
     }
 
     #[test]
     fn sets_replaces_and_removes() {
         let d = doc();
-        let p = d
-            .apply_patch(
-                &schema(),
-                &json!({"year": 2001, "v": [0.5, 1], "meta": null}),
-            )
-            .unwrap();
+        let p = d.apply_patch(&schema(), &json!({"year": 2001, "v": [0.5, 1], "meta": null})).unwrap();
         assert_eq!(p.get("year"), Some(&Value::Int(2001)));
         assert_eq!(p.get("v"), Some(&Value::Vector(vec![0.5, 1.0])));
         assert_eq!(p.get("meta"), None);
@@ -130,22 +117,11 @@ mod tests {
     #[test]
     fn id_rules() {
         let d = doc();
-        assert_eq!(
-            d.apply_patch(&schema(), &json!({"id": "d", "year": 1}))
-                .unwrap()
-                .id,
-            "d"
-        );
+        assert_eq!(d.apply_patch(&schema(), &json!({"id": "d", "year": 1})).unwrap().id, "d");
         for bad in [json!({"id": "e"}), json!({"id": null}), json!({"id": 1})] {
-            assert!(matches!(
-                d.apply_patch(&schema(), &bad),
-                Err(Error::InvalidDocument(_))
-            ));
+            assert!(matches!(d.apply_patch(&schema(), &bad), Err(Error::InvalidDocument(_))));
         }
-        assert!(matches!(
-            d.apply_patch(&schema(), &json!([1])),
-            Err(Error::InvalidDocument(_))
-        ));
+        assert!(matches!(d.apply_patch(&schema(), &json!([1])), Err(Error::InvalidDocument(_))));
     }
 
     #[test]
@@ -153,49 +129,34 @@ mod tests {
         let d = doc();
         match d.apply_patch(&schema(), &json!({"title": null})) {
             Err(Error::Validation { field, reason, .. }) => {
-                assert_eq!(
-                    (field.as_str(), reason.as_str()),
-                    ("title", "required field is missing")
-                )
+                assert_eq!((field.as_str(), reason.as_str()), ("title", "required field is missing"))
             }
             other => panic!("{other:?}"),
         }
         match d.apply_patch(&schema(), &json!({"v": [1]})) {
             Err(Error::Validation { field, reason, .. }) => {
-                assert_eq!(
-                    (field.as_str(), reason.as_str()),
-                    ("v", "expected 2 numbers, got 1")
-                )
+                assert_eq!((field.as_str(), reason.as_str()), ("v", "expected 2 numbers, got 1"))
             }
             other => panic!("{other:?}"),
         }
         let mut strict = schema();
         strict.allow_extra = false;
         let d2 = Document::new("d").with("title", Value::String("t".into()));
-        assert!(matches!(
-            d2.apply_patch(&strict, &json!({"zzz": 1})),
-            Err(Error::Validation { .. })
-        ));
+        assert!(matches!(d2.apply_patch(&strict, &json!({"zzz": 1})), Err(Error::Validation { .. })));
     }
 
     #[test]
     fn merges_extra_json_objects() {
         let d = doc();
-        let p = d
-            .apply_patch(
-                &schema(),
-                &json!({"meta": {"a": null, "b": {"d": 3}, "e": {"f": null, "g": 1}}}),
-            )
-            .unwrap();
+        let p =
+            d.apply_patch(&schema(), &json!({"meta": {"a": null, "b": {"d": 3}, "e": {"f": null, "g": 1}}})).unwrap();
         let out = p.to_json();
         assert_eq!(out["meta"], json!({"b": {"c": 2, "d": 3}, "e": {"g": 1}}));
         // A non-object value replaces wholesale.
         let p = d.apply_patch(&schema(), &json!({"meta": [1]})).unwrap();
         assert_eq!(p.get("meta"), Some(&Value::Json("[1]".into())));
         // New extra field; nulls inside a new object are dropped.
-        let p = d
-            .apply_patch(&schema(), &json!({"x": "y", "o": {"k": null, "l": 1}}))
-            .unwrap();
+        let p = d.apply_patch(&schema(), &json!({"x": "y", "o": {"k": null, "l": 1}})).unwrap();
         assert_eq!(p.get("x"), Some(&Value::Json("\"y\"".into())));
         assert_eq!(p.get("o"), Some(&Value::Json("{\"l\":1}".into())));
     }

@@ -101,10 +101,7 @@ impl FieldType {
 
     /// Whether a secondary index may be declared on fields of this type.
     pub fn indexable(&self) -> bool {
-        !matches!(
-            self,
-            FieldType::Vector { .. } | FieldType::Matrix { .. } | FieldType::Bytes
-        )
+        !matches!(self, FieldType::Vector { .. } | FieldType::Matrix { .. } | FieldType::Bytes)
     }
 }
 
@@ -137,15 +134,11 @@ pub(crate) fn check_field_name(name: &str) -> std::result::Result<(), String> {
     if name.is_empty() {
         Err("field name is empty".into())
     } else if name.len() > MAX_FIELD_NAME_BYTES {
-        Err(format!(
-            "field name {name:?} is longer than {MAX_FIELD_NAME_BYTES} bytes"
-        ))
+        Err(format!("field name {name:?} is longer than {MAX_FIELD_NAME_BYTES} bytes"))
     } else if name == "id" {
         Err("field name \"id\" is reserved for the document id".into())
     } else if name.starts_with('$') {
-        Err(format!(
-            "field name {name:?} must not start with '$' (reserved for filter operators)"
-        ))
+        Err(format!("field name {name:?} must not start with '$' (reserved for filter operators)"))
     } else {
         Ok(())
     }
@@ -153,32 +146,21 @@ pub(crate) fn check_field_name(name: &str) -> std::result::Result<(), String> {
 
 fn check_keys(obj: &Map<String, Json>, allowed: &[&str], what: &str) -> Result<()> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(bad(format!(
-            "unknown key {k:?} in {what} (allowed: {})",
-            allowed.join(", ")
-        ))),
+        Some(k) => Err(bad(format!("unknown key {k:?} in {what} (allowed: {})", allowed.join(", ")))),
         None => Ok(()),
     }
 }
 
 fn get_u32(obj: &Map<String, Json>, key: &str, field: &str) -> Result<u32> {
-    let v = obj
-        .get(key)
-        .ok_or_else(|| bad(format!("field {field:?}: missing {key:?}")))?;
+    let v = obj.get(key).ok_or_else(|| bad(format!("field {field:?}: missing {key:?}")))?;
     v.as_u64()
         .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| {
-            bad(format!(
-                "field {field:?}: {key:?} must be a positive integer"
-            ))
-        })
+        .ok_or_else(|| bad(format!("field {field:?}: {key:?} must be a positive integer")))
 }
 
 fn parse_field(name: &str, v: &Json) -> Result<FieldDef> {
     check_field_name(name).map_err(bad)?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| bad(format!("field {name:?}: definition must be an object")))?;
+    let obj = v.as_object().ok_or_else(|| bad(format!("field {name:?}: definition must be an object")))?;
     let ty_name = obj
         .get("type")
         .ok_or_else(|| bad(format!("field {name:?}: missing \"type\"")))?
@@ -244,10 +226,7 @@ fn parse_field(name: &str, v: &Json) -> Result<FieldDef> {
         }
     };
     if index && !ty.indexable() {
-        return Err(bad(format!(
-            "field {name:?}: {} fields cannot be indexed",
-            ty.name()
-        )));
+        return Err(bad(format!("field {name:?}: {} fields cannot be indexed", ty.name())));
     }
     Ok(FieldDef { ty, index })
 }
@@ -256,9 +235,7 @@ impl Schema {
     /// Parses a schema from its JSON form, rejecting anything malformed with
     /// [`Error::InvalidSchema`].
     pub fn from_json(v: &Json) -> Result<Schema> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| bad("schema must be a JSON object"))?;
+        let obj = v.as_object().ok_or_else(|| bad("schema must be a JSON object"))?;
         check_keys(obj, &["fields", "required", "allow_extra"], "schema")?;
         let fields_obj = obj
             .get("fields")
@@ -274,9 +251,7 @@ impl Schema {
             None => {}
             Some(Json::Array(items)) => {
                 for item in items {
-                    let name = item
-                        .as_str()
-                        .ok_or_else(|| bad("\"required\" must be an array of field names"))?;
+                    let name = item.as_str().ok_or_else(|| bad("\"required\" must be an array of field names"))?;
                     if !fields.contains_key(name) {
                         return Err(bad(format!("\"required\" names undefined field {name:?}")));
                     }
@@ -290,17 +265,12 @@ impl Schema {
             Some(Json::Bool(b)) => *b,
             Some(_) => return Err(bad("\"allow_extra\" must be a bool")),
         };
-        Ok(Schema {
-            fields,
-            required,
-            allow_extra,
-        })
+        Ok(Schema { fields, required, allow_extra })
     }
 
     /// Parses a schema from JSON text; syntax errors are [`Error::InvalidSchema`].
     pub fn parse(text: &str) -> Result<Schema> {
-        let v: Json =
-            serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        let v: Json = serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
         Schema::from_json(&v)
     }
 
@@ -360,43 +330,16 @@ mod tests {
     fn parses_all_types() {
         let s = Schema::parse(FULL).unwrap();
         assert_eq!(s.fields.len(), 10);
-        assert_eq!(
-            s.field("year"),
-            Some(&FieldDef {
-                ty: FieldType::Int,
-                index: true
-            })
-        );
+        assert_eq!(s.field("year"), Some(&FieldDef { ty: FieldType::Int, index: true }));
         assert_eq!(s.field("title").unwrap().ty, FieldType::String);
         assert!(!s.field("title").unwrap().index);
         assert_eq!(s.field("price").unwrap().ty, FieldType::Float);
         assert_eq!(s.field("ok").unwrap().ty, FieldType::Bool);
         assert_eq!(s.field("tags").unwrap().ty, FieldType::StringArray);
-        assert_eq!(
-            s.field("v").unwrap().ty,
-            FieldType::Vector {
-                dim: 384,
-                metric: Metric::Cosine
-            }
-        );
-        assert_eq!(
-            s.field("w").unwrap().ty,
-            FieldType::Vector {
-                dim: 2,
-                metric: Metric::L2
-            }
-        );
-        assert_eq!(
-            s.field("d").unwrap().ty,
-            FieldType::Vector {
-                dim: 3,
-                metric: Metric::Dot
-            }
-        );
-        assert_eq!(
-            s.field("m").unwrap().ty,
-            FieldType::Matrix { rows: 4, cols: 4 }
-        );
+        assert_eq!(s.field("v").unwrap().ty, FieldType::Vector { dim: 384, metric: Metric::Cosine });
+        assert_eq!(s.field("w").unwrap().ty, FieldType::Vector { dim: 2, metric: Metric::L2 });
+        assert_eq!(s.field("d").unwrap().ty, FieldType::Vector { dim: 3, metric: Metric::Dot });
+        assert_eq!(s.field("m").unwrap().ty, FieldType::Matrix { rows: 4, cols: 4 });
         assert_eq!(s.field("raw").unwrap().ty, FieldType::Bytes);
         assert!(s.field("nope").is_none());
         assert_eq!(s.required, BTreeSet::from(["title".to_string()]));
@@ -408,13 +351,7 @@ mod tests {
         let s = Schema::parse(r#"{"fields": {"v": {"type": "vector", "dim": 3}}}"#).unwrap();
         assert!(s.required.is_empty());
         assert!(!s.allow_extra);
-        assert_eq!(
-            s.field("v").unwrap().ty,
-            FieldType::Vector {
-                dim: 3,
-                metric: Metric::Cosine
-            }
-        );
+        assert_eq!(s.field("v").unwrap().ty, FieldType::Vector { dim: 3, metric: Metric::Cosine });
         let s = Schema::parse(r#"{"fields": {}, "allow_extra": true}"#).unwrap();
         assert!(s.allow_extra);
         assert!(s.fields.is_empty());
@@ -425,8 +362,7 @@ mod tests {
         let s = Schema::parse(FULL).unwrap();
         let back = Schema::from_json(&s.to_json()).unwrap();
         assert_eq!(s, back);
-        let s2 =
-            Schema::parse(r#"{"fields": {"a": {"type": "int"}}, "allow_extra": true}"#).unwrap();
+        let s2 = Schema::parse(r#"{"fields": {"a": {"type": "int"}}, "allow_extra": true}"#).unwrap();
         assert_eq!(Schema::from_json(&s2.to_json()).unwrap(), s2);
         // Text round trip too.
         assert_eq!(Schema::parse(&s.to_json().to_string()).unwrap(), s);
@@ -457,18 +393,14 @@ mod tests {
         assert!(m.contains("\"dim\"") && m.contains("\"a\""), "{m}");
         let m = err(r#"{"fields": {"v": {"type": "vector", "dim": 3, "rows": 1}}}"#);
         assert!(m.contains("\"rows\""), "{m}");
-        let m =
-            err(r#"{"fields": {"m": {"type": "matrix", "rows": 1, "cols": 1, "metric": "l2"}}}"#);
+        let m = err(r#"{"fields": {"m": {"type": "matrix", "rows": 1, "cols": 1, "metric": "l2"}}}"#);
         assert!(m.contains("\"metric\""), "{m}");
     }
 
     #[test]
     fn rejects_bad_types() {
         let m = err(r#"{"fields": {"a": {"type": "integer"}}}"#);
-        assert!(
-            m.contains("unknown type") && m.contains("\"integer\""),
-            "{m}"
-        );
+        assert!(m.contains("unknown type") && m.contains("\"integer\""), "{m}");
         assert!(err(r#"{"fields": {"a": {}}}"#).contains("missing \"type\""));
         assert!(err(r#"{"fields": {"a": {"type": 1}}}"#).contains("\"type\""));
         assert!(err(r#"{"fields": {"a": "int"}}"#).contains("\"a\""));
@@ -483,36 +415,14 @@ mod tests {
         assert!(Schema::parse(r#"{"fields": {"v": {"type": "vector", "dim": 65536}}}"#).is_ok());
         assert!(err(r#"{"fields": {"v": {"type": "vector", "dim": -1}}}"#).contains("\"dim\""));
         assert!(err(r#"{"fields": {"v": {"type": "vector", "dim": 2.5}}}"#).contains("\"dim\""));
-        assert!(
-            err(r#"{"fields": {"v": {"type": "vector", "dim": 3, "metric": "hamming"}}}"#)
-                .contains("\"metric\"")
-        );
-        assert!(
-            err(r#"{"fields": {"m": {"type": "matrix", "cols": 2}}}"#).contains("missing \"rows\"")
-        );
-        assert!(
-            err(r#"{"fields": {"m": {"type": "matrix", "rows": 2}}}"#).contains("missing \"cols\"")
-        );
-        assert!(
-            err(r#"{"fields": {"m": {"type": "matrix", "rows": 0, "cols": 2}}}"#)
-                .contains("at least 1")
-        );
-        assert!(
-            err(r#"{"fields": {"m": {"type": "matrix", "rows": 2, "cols": 0}}}"#)
-                .contains("at least 1")
-        );
-        assert!(
-            err(r#"{"fields": {"m": {"type": "matrix", "rows": 1025, "cols": 1024}}}"#)
-                .contains("rows*cols")
-        );
-        assert!(Schema::parse(
-            r#"{"fields": {"m": {"type": "matrix", "rows": 1024, "cols": 1024}}}"#
-        )
-        .is_ok());
-        assert!(
-            err(r#"{"fields": {"m": {"type": "matrix", "rows": 4294967296, "cols": 1}}}"#)
-                .contains("\"rows\"")
-        );
+        assert!(err(r#"{"fields": {"v": {"type": "vector", "dim": 3, "metric": "hamming"}}}"#).contains("\"metric\""));
+        assert!(err(r#"{"fields": {"m": {"type": "matrix", "cols": 2}}}"#).contains("missing \"rows\""));
+        assert!(err(r#"{"fields": {"m": {"type": "matrix", "rows": 2}}}"#).contains("missing \"cols\""));
+        assert!(err(r#"{"fields": {"m": {"type": "matrix", "rows": 0, "cols": 2}}}"#).contains("at least 1"));
+        assert!(err(r#"{"fields": {"m": {"type": "matrix", "rows": 2, "cols": 0}}}"#).contains("at least 1"));
+        assert!(err(r#"{"fields": {"m": {"type": "matrix", "rows": 1025, "cols": 1024}}}"#).contains("rows*cols"));
+        assert!(Schema::parse(r#"{"fields": {"m": {"type": "matrix", "rows": 1024, "cols": 1024}}}"#).is_ok());
+        assert!(err(r#"{"fields": {"m": {"type": "matrix", "rows": 4294967296, "cols": 1}}}"#).contains("\"rows\""));
     }
 
     #[test]
@@ -523,10 +433,7 @@ mod tests {
             r#"{"type": "bytes", "index": true}"#,
         ] {
             let m = err(&format!(r#"{{"fields": {{"x": {def}}}}}"#));
-            assert!(
-                m.contains("cannot be indexed") && m.contains("\"x\""),
-                "{m}"
-            );
+            assert!(m.contains("cannot be indexed") && m.contains("\"x\""), "{m}");
         }
         assert!(Schema::parse(r#"{"fields": {"x": {"type": "bytes", "index": false}}}"#).is_ok());
     }
@@ -546,12 +453,8 @@ mod tests {
     fn rejects_bad_required_and_allow_extra() {
         let m = err(r#"{"fields": {"a": {"type": "int"}}, "required": ["b"]}"#);
         assert!(m.contains("undefined field \"b\""), "{m}");
-        assert!(
-            err(r#"{"fields": {"a": {"type": "int"}}, "required": "a"}"#).contains("\"required\"")
-        );
-        assert!(
-            err(r#"{"fields": {"a": {"type": "int"}}, "required": [1]}"#).contains("\"required\"")
-        );
+        assert!(err(r#"{"fields": {"a": {"type": "int"}}, "required": "a"}"#).contains("\"required\""));
+        assert!(err(r#"{"fields": {"a": {"type": "int"}}, "required": [1]}"#).contains("\"required\""));
         assert!(err(r#"{"fields": {}, "allow_extra": 1}"#).contains("\"allow_extra\""));
     }
 }

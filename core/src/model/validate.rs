@@ -20,11 +20,7 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
 
 /// Builds a [`Error::Validation`].
 pub(crate) fn invalid(id: &str, field: &str, reason: impl Into<String>) -> Error {
-    Error::Validation {
-        id: id.to_string(),
-        field: field.to_string(),
-        reason: reason.into(),
-    }
+    Error::Validation { id: id.to_string(), field: field.to_string(), reason: reason.into() }
 }
 
 fn check_floats(data: &[f32]) -> std::result::Result<(), String> {
@@ -43,10 +39,7 @@ fn check_intrinsic(v: &Value) -> std::result::Result<(), String> {
         Value::Matrix { rows, cols, data } => {
             let cells = u64::from(*rows) * u64::from(*cols);
             if cells != data.len() as u64 {
-                return Err(format!(
-                    "matrix of {rows}x{cols} needs {cells} numbers, got {}",
-                    data.len()
-                ));
+                return Err(format!("matrix of {rows}x{cols} needs {cells} numbers, got {}", data.len()));
             }
             check_floats(data)
         }
@@ -72,24 +65,15 @@ pub(crate) fn check_typed(def: &FieldDef, v: &Value) -> std::result::Result<(), 
             | (FieldType::Bytes, Value::Bytes(_))
     );
     if !ok {
-        return Err(format!(
-            "expected a value of type {}, got {}",
-            def.ty.name(),
-            v.kind()
-        ));
+        return Err(format!("expected a value of type {}, got {}", def.ty.name(), v.kind()));
     }
     match (&def.ty, v) {
-        (FieldType::Vector { dim, .. }, Value::Vector(data))
-            if data.len() as u64 != u64::from(*dim) =>
-        {
+        (FieldType::Vector { dim, .. }, Value::Vector(data)) if data.len() as u64 != u64::from(*dim) => {
             Err(format!("expected {dim} numbers, got {}", data.len()))
         }
-        (
-            FieldType::Matrix { rows, cols },
-            Value::Matrix {
-                rows: r, cols: c, ..
-            },
-        ) if (r, c) != (rows, cols) => Err(format!("expected a {rows}x{cols} matrix, got {r}x{c}")),
+        (FieldType::Matrix { rows, cols }, Value::Matrix { rows: r, cols: c, .. }) if (r, c) != (rows, cols) => {
+            Err(format!("expected a {rows}x{cols} matrix, got {r}x{c}"))
+        }
         _ => check_intrinsic(v),
     }
 }
@@ -109,11 +93,7 @@ pub(crate) fn check_field(schema: &Schema, id: &str, name: &str, v: &Value) -> R
 
 /// Checks that every required field is present.
 pub(crate) fn check_required(schema: &Schema, doc: &Document) -> Result<()> {
-    match schema
-        .required
-        .iter()
-        .find(|f| !doc.fields.contains_key(*f))
-    {
+    match schema.required.iter().find(|f| !doc.fields.contains_key(*f)) {
         Some(f) => Err(invalid(&doc.id, f, "required field is missing")),
         None => Ok(()),
     }
@@ -166,14 +146,7 @@ mod tests {
             .with("ok", Value::Bool(false))
             .with("tags", Value::StringArray(vec!["a".into()]))
             .with("v", Value::Vector(vec![1.0, 2.0, 3.0]))
-            .with(
-                "m",
-                Value::Matrix {
-                    rows: 2,
-                    cols: 2,
-                    data: vec![1.0; 4],
-                },
-            )
+            .with("m", Value::Matrix { rows: 2, cols: 2, data: vec![1.0; 4] })
             .with("raw", Value::Bytes(vec![1, 2]));
         validate(&schema(), &d).unwrap();
     }
@@ -195,60 +168,33 @@ mod tests {
         let (f, r) = reason(validate(&schema(), &base().with("year", Value::Float(1.0))));
         assert_eq!(f, "year");
         assert_eq!(r, "expected a value of type int, got float");
-        let (f, _) = reason(validate(
-            &schema(),
-            &base().with("title", Value::Json("\"t\"".into())),
-        ));
+        let (f, _) = reason(validate(&schema(), &base().with("title", Value::Json("\"t\"".into()))));
         assert_eq!(f, "title");
     }
 
     #[test]
     fn non_finite_floats() {
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-            let (f, r) = reason(validate(
-                &schema(),
-                &base().with("price", Value::Float(bad)),
-            ));
+            let (f, r) = reason(validate(&schema(), &base().with("price", Value::Float(bad))));
             assert_eq!((f.as_str(), r.as_str()), ("price", "not a finite number"));
         }
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            let (_, r) = reason(validate(
-                &schema(),
-                &base().with("v", Value::Vector(vec![0.0, 1.0, bad])),
-            ));
+            let (_, r) = reason(validate(&schema(), &base().with("v", Value::Vector(vec![0.0, 1.0, bad]))));
             assert_eq!(r, "not a finite number at index 2");
-            let m = Value::Matrix {
-                rows: 2,
-                cols: 2,
-                data: vec![0.0, bad, 0.0, 0.0],
-            };
+            let m = Value::Matrix { rows: 2, cols: 2, data: vec![0.0, bad, 0.0, 0.0] };
             let (f, r) = reason(validate(&schema(), &base().with("m", m)));
-            assert_eq!(
-                (f.as_str(), r.as_str()),
-                ("m", "not a finite number at index 1")
-            );
+            assert_eq!((f.as_str(), r.as_str()), ("m", "not a finite number at index 1"));
         }
     }
 
     #[test]
     fn shapes() {
-        let (_, r) = reason(validate(
-            &schema(),
-            &base().with("v", Value::Vector(vec![1.0])),
-        ));
+        let (_, r) = reason(validate(&schema(), &base().with("v", Value::Vector(vec![1.0]))));
         assert_eq!(r, "expected 3 numbers, got 1");
-        let m = Value::Matrix {
-            rows: 1,
-            cols: 4,
-            data: vec![0.0; 4],
-        };
+        let m = Value::Matrix { rows: 1, cols: 4, data: vec![0.0; 4] };
         let (_, r) = reason(validate(&schema(), &base().with("m", m)));
         assert_eq!(r, "expected a 2x2 matrix, got 1x4");
-        let m = Value::Matrix {
-            rows: 2,
-            cols: 2,
-            data: vec![0.0; 3],
-        };
+        let m = Value::Matrix { rows: 2, cols: 2, data: vec![0.0; 3] };
         let (_, r) = reason(validate(&schema(), &base().with("m", m)));
         assert_eq!(r, "matrix of 2x2 needs 4 numbers, got 3");
     }
@@ -256,17 +202,11 @@ mod tests {
     #[test]
     fn required_and_unknown() {
         let (f, r) = reason(validate(&schema(), &Document::new("d1")));
-        assert_eq!(
-            (f.as_str(), r.as_str()),
-            ("title", "required field is missing")
-        );
+        assert_eq!((f.as_str(), r.as_str()), ("title", "required field is missing"));
         let (f, r) = reason(validate(&schema(), &base().with("zzz", Value::Int(1))));
         assert_eq!(f, "zzz");
         assert!(r.contains("unknown field"));
-        let (f, _) = reason(validate(
-            &schema(),
-            &base().with("id", Value::String("x".into())),
-        ));
+        let (f, _) = reason(validate(&schema(), &base().with("id", Value::String("x".into()))));
         assert_eq!(f, "id");
     }
 

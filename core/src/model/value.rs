@@ -64,10 +64,7 @@ pub struct Document {
 impl Document {
     /// An empty document with the given id.
     pub fn new(id: impl Into<String>) -> Self {
-        Document {
-            id: id.into(),
-            fields: BTreeMap::new(),
-        }
+        Document { id: id.into(), fields: BTreeMap::new() }
     }
 
     /// Builder: sets `field` to `v`, replacing any earlier value.
@@ -88,10 +85,8 @@ mod tests {
 
     #[test]
     fn builder_and_get() {
-        let d = Document::new("a")
-            .with("x", Value::Int(1))
-            .with("x", Value::Int(2))
-            .with("s", Value::String("hi".into()));
+        let d =
+            Document::new("a").with("x", Value::Int(1)).with("x", Value::Int(2)).with("s", Value::String("hi".into()));
         assert_eq!(d.id, "a");
         assert_eq!(d.get("x"), Some(&Value::Int(2)));
         assert_eq!(d.get("s"), Some(&Value::String("hi".into())));
@@ -106,14 +101,7 @@ mod tests {
             .with("b", Value::Bool(true))
             .with("t", Value::StringArray(vec!["x".into()]))
             .with("v", Value::Vector(vec![0.1, 0.2]))
-            .with(
-                "m",
-                Value::Matrix {
-                    rows: 1,
-                    cols: 2,
-                    data: vec![1.0, 2.0],
-                },
-            )
+            .with("m", Value::Matrix { rows: 1, cols: 2, data: vec![1.0, 2.0] })
             .with("r", Value::Bytes(vec![0, 255]))
             .with("j", Value::Json("{\"a\":1}".into()));
         let cfg = bincode::config::standard();

@@ -24,24 +24,15 @@ pub fn pattern(page_size: usize, seed: u64) -> Vec<u8> {
 pub fn page_store_suite(fresh: &mut dyn FnMut() -> Box<dyn PageStore>) {
     let s = fresh();
     let ps = s.page_size();
-    assert!(
-        ps.is_power_of_two() && ps >= 1024,
-        "page size {ps} must be a power of two >= 1024"
-    );
+    assert!(ps.is_power_of_two() && ps >= 1024, "page size {ps} must be a power of two >= 1024");
     assert_eq!(s.page_count().unwrap(), 0, "a fresh store has no pages");
     let mut buf = vec![0u8; ps];
     assert!(
-        matches!(
-            s.read_page(0, &mut buf),
-            Err(StorageError::PageOutOfRange { page: 0, .. })
-        ),
+        matches!(s.read_page(0, &mut buf), Err(StorageError::PageOutOfRange { page: 0, .. })),
         "reading past the end must be PageOutOfRange"
     );
     assert!(
-        matches!(
-            s.write_page(0, &buf),
-            Err(StorageError::PageOutOfRange { .. })
-        ),
+        matches!(s.write_page(0, &buf), Err(StorageError::PageOutOfRange { .. })),
         "writing past the end must be PageOutOfRange"
     );
 
@@ -50,24 +41,14 @@ pub fn page_store_suite(fresh: &mut dyn FnMut() -> Box<dyn PageStore>) {
     for id in 0..3 {
         buf.fill(0xAA);
         s.read_page(id, &mut buf).unwrap();
-        assert!(
-            buf.iter().all(|&b| b == 0),
-            "new page {id} must read as zeros"
-        );
+        assert!(buf.iter().all(|&b| b == 0), "new page {id} must read as zeros");
     }
     s.grow(2).unwrap();
-    assert_eq!(
-        s.page_count().unwrap(),
-        3,
-        "grow to a smaller count does nothing"
-    );
+    assert_eq!(s.page_count().unwrap(), 3, "grow to a smaller count does nothing");
 
     let mut short = vec![0u8; ps - 1];
     assert!(
-        matches!(
-            s.read_page(0, &mut short),
-            Err(StorageError::BadBuffer { .. })
-        ),
+        matches!(s.read_page(0, &mut short), Err(StorageError::BadBuffer { .. })),
         "a read buffer of the wrong size must be BadBuffer"
     );
     assert!(
@@ -80,27 +61,15 @@ pub fn page_store_suite(fresh: &mut dyn FnMut() -> Box<dyn PageStore>) {
     }
     for id in 0..3u64 {
         s.read_page(id, &mut buf).unwrap();
-        assert_eq!(
-            buf,
-            pattern(ps, id + 1),
-            "page {id} must read back what was written"
-        );
+        assert_eq!(buf, pattern(ps, id + 1), "page {id} must read back what was written");
     }
     s.write_page(1, &pattern(ps, 99)).unwrap();
     s.read_page(1, &mut buf).unwrap();
     assert_eq!(buf, pattern(ps, 99), "an overwrite must replace the page");
     s.read_page(0, &mut buf).unwrap();
-    assert_eq!(
-        buf,
-        pattern(ps, 1),
-        "an overwrite must not touch neighbours"
-    );
+    assert_eq!(buf, pattern(ps, 1), "an overwrite must not touch neighbours");
     s.read_page(2, &mut buf).unwrap();
-    assert_eq!(
-        buf,
-        pattern(ps, 3),
-        "an overwrite must not touch neighbours"
-    );
+    assert_eq!(buf, pattern(ps, 3), "an overwrite must not touch neighbours");
     s.sync().unwrap();
 
     // Runs of pages.
@@ -109,27 +78,13 @@ pub fn page_store_suite(fresh: &mut dyn FnMut() -> Box<dyn PageStore>) {
     s.write_pages(3, &run).unwrap();
     for (i, id) in (3..6u64).enumerate() {
         s.read_page(id, &mut buf).unwrap();
-        assert_eq!(
-            buf,
-            pattern(ps, 10 + i as u64),
-            "write_pages must write page {id}"
-        );
+        assert_eq!(buf, pattern(ps, 10 + i as u64), "write_pages must write page {id}");
     }
     s.read_page(2, &mut buf).unwrap();
-    assert_eq!(
-        buf,
-        pattern(ps, 3),
-        "write_pages must not touch the page before the run"
-    );
+    assert_eq!(buf, pattern(ps, 3), "write_pages must not touch the page before the run");
+    assert!(s.write_pages(5, &run).is_err(), "a run past the end must fail");
     assert!(
-        s.write_pages(5, &run).is_err(),
-        "a run past the end must fail"
-    );
-    assert!(
-        matches!(
-            s.write_pages(0, &run[..ps + 1]),
-            Err(StorageError::BadBuffer { .. })
-        ),
+        matches!(s.write_pages(0, &run[..ps + 1]), Err(StorageError::BadBuffer { .. })),
         "a run that is not whole pages must be BadBuffer"
     );
 
@@ -141,10 +96,7 @@ pub fn page_store_suite(fresh: &mut dyn FnMut() -> Box<dyn PageStore>) {
     s.read_page(299, &mut buf).unwrap();
     assert_eq!(buf, pattern(ps, 299));
     s.read_page(200, &mut buf).unwrap();
-    assert!(
-        buf.iter().all(|&b| b == 0),
-        "pages added by a second grow read as zeros"
-    );
+    assert!(buf.iter().all(|&b| b == 0), "pages added by a second grow read as zeros");
     s.sync().unwrap();
 }
 
@@ -163,19 +115,11 @@ pub fn page_store_reopen_suite(open: &mut dyn FnMut() -> Box<dyn PageStore>) {
     }
     let s = open();
     assert_eq!(s.page_size(), ps, "page size must persist");
-    assert_eq!(
-        s.page_count().unwrap(),
-        5,
-        "page count must persist across reopen"
-    );
+    assert_eq!(s.page_count().unwrap(), 5, "page count must persist across reopen");
     let mut buf = vec![0u8; ps];
     for id in 0..5u64 {
         s.read_page(id, &mut buf).unwrap();
-        assert_eq!(
-            buf,
-            pattern(ps, id + 10),
-            "page {id} must persist across reopen"
-        );
+        assert_eq!(buf, pattern(ps, id + 10), "page {id} must persist across reopen");
     }
 }
 
@@ -185,10 +129,7 @@ pub fn log_file_suite(fresh: &mut dyn FnMut() -> Box<dyn LogFile>) {
     assert_eq!(l.len().unwrap(), 0, "a fresh log is empty");
     let mut one = [0u8; 1];
     assert!(
-        matches!(
-            l.read_at(0, &mut one),
-            Err(StorageError::LogOutOfRange { .. })
-        ),
+        matches!(l.read_at(0, &mut one), Err(StorageError::LogOutOfRange { .. })),
         "reading an empty log must be LogOutOfRange"
     );
     let mut empty = [0u8; 0];
@@ -208,16 +149,10 @@ pub fn log_file_suite(fresh: &mut dyn FnMut() -> Box<dyn LogFile>) {
     assert_eq!(&mid[..5], &a[995..]);
     assert_eq!(&mid[5..], &b[..5]);
     assert!(
-        matches!(
-            l.read_at(5995, &mut mid),
-            Err(StorageError::LogOutOfRange { .. })
-        ),
+        matches!(l.read_at(5995, &mut mid), Err(StorageError::LogOutOfRange { .. })),
         "a read crossing the end must be LogOutOfRange"
     );
-    assert!(
-        l.read_at(u64::MAX - 2, &mut mid).is_err(),
-        "an overflowing offset must be an error"
-    );
+    assert!(l.read_at(u64::MAX - 2, &mut mid).is_err(), "an overflowing offset must be an error");
     l.sync().unwrap();
 
     l.truncate(1500).unwrap();
@@ -225,11 +160,7 @@ pub fn log_file_suite(fresh: &mut dyn FnMut() -> Box<dyn LogFile>) {
     l.append(&[7, 7, 7]).unwrap();
     let mut tail = [0u8; 4];
     l.read_at(1499, &mut tail).unwrap();
-    assert_eq!(
-        tail,
-        [b[499], 7, 7, 7],
-        "appends after truncate go at the new end"
-    );
+    assert_eq!(tail, [b[499], 7, 7, 7], "appends after truncate go at the new end");
     l.truncate(0).unwrap();
     assert_eq!(l.len().unwrap(), 0);
     l.sync().unwrap();

@@ -95,14 +95,8 @@ impl SimDisk {
         Storage {
             pages: Box::new(SimPages { disk: self.clone() }),
             logs: [
-                Box::new(SimLog {
-                    disk: self.clone(),
-                    which: 0,
-                }),
-                Box::new(SimLog {
-                    disk: self.clone(),
-                    which: 1,
-                }),
+                Box::new(SimLog { disk: self.clone(), which: 0 }),
+                Box::new(SimLog { disk: self.clone(), which: 1 }),
             ],
         }
     }
@@ -178,12 +172,7 @@ impl SimDisk {
             if l.live.len() < l.durable.len() && rng.below(2) == 0 {
                 return l.durable.clone(); // an unsynced truncate that did not happen
             }
-            let common = l
-                .live
-                .iter()
-                .zip(&l.durable)
-                .take_while(|(a, b)| a == b)
-                .count();
+            let common = l.live.iter().zip(&l.durable).take_while(|(a, b)| a == b).count();
             let extra = (l.live.len() - common) as u64;
             if rng.below(4) == 0 {
                 // Unsynced sectors reach the disk in any order: each one
@@ -297,10 +286,7 @@ impl PageStore for SimPages {
         s.check()?;
         let ps = s.page_size;
         if buf.len() != ps {
-            return Err(StorageError::BadBuffer {
-                expected: ps,
-                got: buf.len(),
-            });
+            return Err(StorageError::BadBuffer { expected: ps, got: buf.len() });
         }
         let count = (s.pages.live.len() / ps) as u64;
         if id >= count {
@@ -315,10 +301,7 @@ impl PageStore for SimPages {
         s.check()?;
         let ps = s.page_size;
         if data.len() != ps {
-            return Err(StorageError::BadBuffer {
-                expected: ps,
-                got: data.len(),
-            });
+            return Err(StorageError::BadBuffer { expected: ps, got: data.len() });
         }
         let count = (s.pages.live.len() / ps) as u64;
         if id >= count {
@@ -374,11 +357,7 @@ impl LogFile for SimLog {
         let mut s = self.disk.lock();
         let size = s.logs[self.which].live.len() as u64;
         if len > size {
-            return Err(StorageError::LogOutOfRange {
-                offset: len,
-                len: 0,
-                size,
-            });
+            return Err(StorageError::LogOutOfRange { offset: len, len: 0, size });
         }
         s.before_write()?;
         s.logs[self.which].live.truncate(len as usize);

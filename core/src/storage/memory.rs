@@ -5,10 +5,7 @@ use std::sync::RwLock;
 use super::{LogFile, PageId, PageStore, StorageError, StorageResult};
 
 fn poisoned(op: &'static str) -> StorageError {
-    StorageError::Io {
-        op,
-        message: "lock poisoned".into(),
-    }
+    StorageError::Io { op, message: "lock poisoned".into() }
 }
 
 /// Pages held in one growable buffer.
@@ -20,22 +17,13 @@ pub struct MemPageStore {
 impl MemPageStore {
     /// An empty store. `page_size` must be a power of two of at least 1024.
     pub fn new(page_size: usize) -> Self {
-        assert!(
-            page_size.is_power_of_two() && page_size >= 1024,
-            "bad page size"
-        );
-        MemPageStore {
-            page_size,
-            bytes: RwLock::new(Vec::new()),
-        }
+        assert!(page_size.is_power_of_two() && page_size >= 1024, "bad page size");
+        MemPageStore { page_size, bytes: RwLock::new(Vec::new()) }
     }
 
     fn range(&self, id: PageId, len: usize, total: usize) -> StorageResult<std::ops::Range<usize>> {
         if len != self.page_size {
-            return Err(StorageError::BadBuffer {
-                expected: self.page_size,
-                got: len,
-            });
+            return Err(StorageError::BadBuffer { expected: self.page_size, got: len });
         }
         let count = (total / self.page_size) as u64;
         if id >= count {
@@ -75,10 +63,7 @@ impl PageStore for MemPageStore {
         let want = usize::try_from(count)
             .ok()
             .and_then(|c| c.checked_mul(self.page_size))
-            .ok_or(StorageError::Io {
-                op: "grow",
-                message: "size overflows memory".into(),
-            })?;
+            .ok_or(StorageError::Io { op: "grow", message: "size overflows memory".into() })?;
         if want > bytes.len() {
             bytes.resize(want, 0);
         }
@@ -104,9 +89,7 @@ impl MemLogFile {
 
     /// A log holding `bytes` (for tests that damage logs).
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        MemLogFile {
-            bytes: RwLock::new(bytes),
-        }
+        MemLogFile { bytes: RwLock::new(bytes) }
     }
 }
 
@@ -118,11 +101,7 @@ pub(crate) fn read_exact_at(bytes: &[u8], offset: u64, buf: &mut [u8]) -> Storag
             buf.copy_from_slice(&bytes[offset as usize..end as usize]);
             Ok(())
         }
-        _ => Err(StorageError::LogOutOfRange {
-            offset,
-            len: buf.len() as u64,
-            size,
-        }),
+        _ => Err(StorageError::LogOutOfRange { offset, len: buf.len() as u64, size }),
     }
 }
 
@@ -137,21 +116,14 @@ impl LogFile for MemLogFile {
     }
 
     fn append(&self, data: &[u8]) -> StorageResult<()> {
-        self.bytes
-            .write()
-            .map_err(|_| poisoned("append"))?
-            .extend_from_slice(data);
+        self.bytes.write().map_err(|_| poisoned("append"))?.extend_from_slice(data);
         Ok(())
     }
 
     fn truncate(&self, len: u64) -> StorageResult<()> {
         let mut bytes = self.bytes.write().map_err(|_| poisoned("truncate"))?;
         if len > bytes.len() as u64 {
-            return Err(StorageError::LogOutOfRange {
-                offset: len,
-                len: 0,
-                size: bytes.len() as u64,
-            });
+            return Err(StorageError::LogOutOfRange { offset: len, len: 0, size: bytes.len() as u64 });
         }
         bytes.truncate(len as usize);
         Ok(())

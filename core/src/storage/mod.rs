@@ -74,10 +74,7 @@ pub trait PageStore: Send + Sync {
     fn write_pages(&self, first: PageId, data: &[u8]) -> StorageResult<()> {
         let ps = self.page_size();
         if !data.len().is_multiple_of(ps) {
-            return Err(StorageError::BadBuffer {
-                expected: ps,
-                got: data.len() % ps,
-            });
+            return Err(StorageError::BadBuffer { expected: ps, got: data.len() % ps });
         }
         for (i, page) in data.chunks(ps).enumerate() {
             self.write_page(first + i as u64, page)?;

@@ -43,13 +43,7 @@ pub struct HnswParams {
 impl HnswParams {
     /// Defaults: M = 16, ef_construction = 200.
     pub fn new(dim: usize, metric: Metric) -> Self {
-        HnswParams {
-            dim,
-            metric,
-            m: 16,
-            ef_construction: 200,
-            seed: 0x5EED,
-        }
+        HnswParams { dim, metric, m: 16, ef_construction: 200, seed: 0x5EED }
     }
 }
 
@@ -130,11 +124,7 @@ impl Hnsw {
     pub fn new(params: HnswParams) -> Self {
         let m = params.m.max(2);
         Hnsw {
-            params: HnswParams {
-                m,
-                ef_construction: params.ef_construction.max(m),
-                ..params
-            },
+            params: HnswParams { m, ef_construction: params.ef_construction.max(m), ..params },
             level_mult: 1.0 / (m as f64).ln(),
             vectors: Vec::new(),
             links: Vec::new(),
@@ -181,19 +171,14 @@ impl Hnsw {
 
     /// The neighbours of `node` on `level`.
     pub fn neighbours(&self, node: u32, level: usize) -> &[u32] {
-        self.links
-            .get(node as usize)
-            .and_then(|l| l.get(level))
-            .map_or(&[], |v| v.as_slice())
+        self.links.get(node as usize).and_then(|l| l.get(level)).map_or(&[], |v| v.as_slice())
     }
 
     fn dist(&self, q: &Query<'_>, node: u32) -> f32 {
         match q.aug {
             // Construction under `Dot`: L2 between augmented vectors.
             Some(qa) => {
-                let na = (self.max_norm2 - self.norms2[node as usize])
-                    .max(0.0)
-                    .sqrt();
+                let na = (self.max_norm2 - self.norms2[node as usize]).max(0.0).sqrt();
                 l2_squared(q.v, self.vector(node)) + (qa - na) * (qa - na)
             }
             None => distance(self.params.metric, q.v, self.vector(node)),
@@ -202,10 +187,7 @@ impl Hnsw {
 
     /// A node as the point distances are measured from, while building.
     fn node_query(&self, node: u32) -> Query<'_> {
-        Query {
-            v: self.vector(node),
-            aug: self.augment(self.norms2[node as usize]),
-        }
+        Query { v: self.vector(node), aug: self.augment(self.norms2[node as usize]) }
     }
 
     fn augment(&self, norm2: f32) -> Option<f32> {
@@ -258,10 +240,7 @@ impl Hnsw {
             return node;
         };
         let top = self.links[entry as usize].len() - 1;
-        let q = Query {
-            v: &v,
-            aug: self.augment(norm2),
-        };
+        let q = Query { v: &v, aug: self.augment(norm2) };
         let mut ep = Scored(self.dist(&q, entry), entry);
         for l in (level + 1..=top).rev() {
             ep = self.greedy(&q, ep, l);
@@ -297,10 +276,8 @@ impl Hnsw {
             return;
         }
         let base = self.node_query(to);
-        let mut cands: Vec<Scored> = self.links[to as usize][level]
-            .iter()
-            .map(|&n| Scored(self.dist(&base, n), n))
-            .collect();
+        let mut cands: Vec<Scored> =
+            self.links[to as usize][level].iter().map(|&n| Scored(self.dist(&base, n), n)).collect();
         cands.push(Scored(self.dist(&base, node), node));
         cands.sort_unstable();
         let kept = self.select(&cands, max);
@@ -392,10 +369,7 @@ impl Hnsw {
                 }
             }
         }
-        self.visited
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(visited);
+        self.visited.lock().unwrap_or_else(|e| e.into_inner()).push(visited);
         let mut out = best.into_vec();
         out.sort_unstable();
         out
@@ -417,13 +391,7 @@ impl Hnsw {
     /// The `k` nearest live nodes to `query` that `accept` (if given)
     /// allows, nearest first, as `(node, distance)`. `ef` is raised to at
     /// least `k`.
-    pub fn search(
-        &self,
-        query: &[f32],
-        k: usize,
-        ef: usize,
-        accept: Option<&dyn Fn(u32) -> bool>,
-    ) -> Vec<(u32, f32)> {
+    pub fn search(&self, query: &[f32], k: usize, ef: usize, accept: Option<&dyn Fn(u32) -> bool>) -> Vec<(u32, f32)> {
         let Some(entry) = self.entry else {
             return Vec::new();
         };

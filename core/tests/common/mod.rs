@@ -25,19 +25,15 @@ pub fn schema() -> Schema {
 
 pub fn make_doc(rng: &mut Rng, id: &str) -> Document {
     let n = rng.below(1000) as i64;
-    let mut d = Document::new(id).with("n", Value::Int(n)).with(
-        "v",
-        Value::Vector((0..4).map(|i| (n + i) as f32 / 7.0).collect()),
-    );
+    let mut d = Document::new(id)
+        .with("n", Value::Int(n))
+        .with("v", Value::Vector((0..4).map(|i| (n + i) as f32 / 7.0).collect()));
     if rng.below(3) == 0 {
         d = d.with("s", Value::String("x".repeat(rng.below(300) as usize)));
     }
     if rng.below(8) == 0 {
         // Big enough for overflow pages.
-        d = d.with(
-            "blob",
-            Value::Bytes((0..rng.below(9000) as usize).map(|i| i as u8).collect()),
-        );
+        d = d.with("blob", Value::Bytes((0..rng.below(9000) as usize).map(|i| i as u8).collect()));
     }
     d
 }
@@ -54,10 +50,7 @@ pub fn random_batch(rng: &mut Rng, model: &Model) -> (WriteBatch, Model) {
     }
     for name in ["a", "b"] {
         if !next.contains_key(name) {
-            b.push(axon_core::BatchOp::CreateCollection {
-                name: name.into(),
-                schema: schema(),
-            });
+            b.push(axon_core::BatchOp::CreateCollection { name: name.into(), schema: schema() });
             next.insert(name.into(), BTreeMap::new());
         }
     }
@@ -98,11 +91,7 @@ pub fn read_model(db: &Db) -> Model {
     let mut m = Model::new();
     for (name, _) in db.collections() {
         let docs = db.scan(&name, None, None).unwrap();
-        assert_eq!(
-            db.count(&name).unwrap(),
-            docs.len() as u64,
-            "count of {name} disagrees with a scan"
-        );
+        assert_eq!(db.count(&name).unwrap(), docs.len() as u64, "count of {name} disagrees with a scan");
         m.insert(name, docs.into_iter().map(|d| (d.id.clone(), d)).collect());
     }
     m
@@ -117,10 +106,7 @@ pub fn assert_healthy(db: &Db) {
 /// with 1 KiB pages; returns the disk and the model of its contents.
 pub fn checkpointed_db(seed: u64, batches: usize) -> (axon_core::storage::crash::SimDisk, Model) {
     let disk = axon_core::storage::crash::SimDisk::new(1024);
-    let opts = axon_core::engine::EngineOptions {
-        checkpoint_bytes: u64::MAX,
-        ..Default::default()
-    };
+    let opts = axon_core::engine::EngineOptions { checkpoint_bytes: u64::MAX, ..Default::default() };
     let db = Db::open(disk.storage(), opts).unwrap();
     let mut rng = Rng::new(seed);
     let mut model = Model::new();

@@ -44,9 +44,7 @@ pub fn delete(db: &Db, collection: &str, id: &str) -> Result<(), CliError> {
 }
 
 fn not_found(collection: &str, id: &str) -> CliError {
-    CliError::not_found(format!(
-        "document {id:?} not found in collection {collection:?}"
-    ))
+    CliError::not_found(format!("document {id:?} not found in collection {collection:?}"))
 }
 
 /// `axon scan`.
@@ -60,18 +58,13 @@ pub fn scan(
     let filter = filter.map(parse_filter).transpose()?;
     let mut out = BufWriter::new(out);
     let mut failed = None;
-    db.snapshot().scan_each(
-        collection,
-        filter.as_ref(),
-        limit,
-        &mut |doc| match write_doc(&mut out, &doc) {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                failed = Some(e);
-                Ok(false)
-            }
-        },
-    )?;
+    db.snapshot().scan_each(collection, filter.as_ref(), limit, &mut |doc| match write_doc(&mut out, &doc) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            failed = Some(e);
+            Ok(false)
+        }
+    })?;
     if let Some(e) = failed {
         return Err(e);
     }
@@ -103,11 +96,7 @@ pub fn stats(db: &Db, out: &mut impl Write) -> Result<(), CliError> {
 
 /// `axon checkpoint`.
 pub fn checkpoint(db: &Db, out: &mut impl Write) -> Result<(), CliError> {
-    let msg = if db.checkpoint()? {
-        "checkpointed"
-    } else {
-        "nothing to checkpoint"
-    };
+    let msg = if db.checkpoint()? { "checkpointed" } else { "nothing to checkpoint" };
     writeln!(out, "{msg}").map_err(stdout_error)
 }
 
@@ -115,12 +104,8 @@ pub fn checkpoint(db: &Db, out: &mut impl Write) -> Result<(), CliError> {
 pub fn verify(db: &Db, out: &mut impl Write, err: &mut impl Write) -> Result<(), CliError> {
     let r = db.verify()?;
     if r.problems.is_empty() {
-        return writeln!(
-            out,
-            "ok: {} pages, {} entries, {} WAL frames",
-            r.pages_checked, r.entries, r.wal_frames
-        )
-        .map_err(stdout_error);
+        return writeln!(out, "ok: {} pages, {} entries, {} WAL frames", r.pages_checked, r.entries, r.wal_frames)
+            .map_err(stdout_error);
     }
     for p in &r.problems {
         let _ = writeln!(err, "damaged: {p}");

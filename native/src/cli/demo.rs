@@ -19,10 +19,7 @@ use crate::{Db, Document, Schema, Value, WriteBatch};
 /// The bundled corpus: (source, text).
 const CORPUS: &[(&str, &str)] = &[
     ("docs/design.md", include_str!("../../../docs/design.md")),
-    (
-        "docs/ARCHITECTURE.md",
-        include_str!("../../../docs/ARCHITECTURE.md"),
-    ),
+    ("docs/ARCHITECTURE.md", include_str!("../../../docs/ARCHITECTURE.md")),
 ];
 
 const QUESTIONS: &[&str] = &[
@@ -34,21 +31,15 @@ const QUESTIONS: &[&str] = &[
 ];
 
 const STOP: &[&str] = &[
-    "the", "and", "for", "are", "was", "how", "what", "when", "does", "with", "that", "this",
-    "its", "into", "from", "has", "have", "not", "but", "all", "any", "can", "one", "get", "gets",
-    "happens", "stay", "under", "which",
+    "the", "and", "for", "are", "was", "how", "what", "when", "does", "with", "that", "this", "its", "into", "from",
+    "has", "have", "not", "but", "all", "any", "can", "one", "get", "gets", "happens", "stay", "under", "which",
 ];
 
 fn terms(text: &str) -> BTreeSet<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .map(str::to_lowercase)
         .filter(|w| w.len() >= 3 && !STOP.contains(&w.as_str()))
-        .map(|w| {
-            w.strip_suffix('s')
-                .filter(|s| s.len() >= 3)
-                .map(str::to_string)
-                .unwrap_or(w)
-        })
+        .map(|w| w.strip_suffix('s').filter(|s| s.len() >= 3).map(str::to_string).unwrap_or(w))
         .collect()
 }
 
@@ -130,14 +121,7 @@ pub fn run(dir: Option<&Path>, out: &mut impl Write) -> Result<(), CliError> {
             })
             .collect();
         hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
-        w(
-            out,
-            format!(
-                "\nQ: {q}   ({} matching passages, {:.2} ms)",
-                hits.len(),
-                t.elapsed().as_secs_f64() * 1e3
-            ),
-        )?;
+        w(out, format!("\nQ: {q}   ({} matching passages, {:.2} ms)", hits.len(), t.elapsed().as_secs_f64() * 1e3))?;
         for (score, d) in hits.iter().take(2) {
             let text = match d.get("text") {
                 Some(Value::String(s)) => s.replace('\n', " "),
@@ -147,14 +131,7 @@ pub fn run(dir: Option<&Path>, out: &mut impl Write) -> Result<(), CliError> {
             let source = d.id.split('#').next().unwrap_or_default();
             w(
                 out,
-                format!(
-                    "  [{score} terms] {source}: {snippet}{}",
-                    if text.len() > snippet.len() {
-                        "…"
-                    } else {
-                        ""
-                    }
-                ),
+                format!("  [{score} terms] {source}: {snippet}{}", if text.len() > snippet.len() { "…" } else { "" }),
             )?;
         }
     }

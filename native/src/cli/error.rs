@@ -18,10 +18,7 @@ pub struct CliError {
 impl CliError {
     /// A missing document or collection (exit status 1).
     pub fn not_found(message: impl Into<String>) -> Self {
-        CliError {
-            code: EXIT_NOT_FOUND,
-            message: message.into(),
-        }
+        CliError { code: EXIT_NOT_FOUND, message: message.into() }
     }
 
     /// Any other failure (exit status 2).
@@ -31,10 +28,7 @@ impl CliError {
     }
 
     pub fn failed(message: impl Into<String>) -> Self {
-        CliError {
-            code: EXIT_FAILURE,
-            message: message.into(),
-        }
+        CliError { code: EXIT_FAILURE, message: message.into() }
     }
 
     /// The same error with `context: ` before its message.

@@ -44,10 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
     }
     // Only commands that write documents or collections create a database.
-    options.create = matches!(
-        &cli.command,
-        Command::Put(_) | Command::Collection(CollectionCommand::Create { .. })
-    );
+    options.create = matches!(&cli.command, Command::Put(_) | Command::Collection(CollectionCommand::Create { .. }));
     let db = Db::open_with(path, options)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -56,11 +53,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Put(args) => put::run(&db, args, &mut io::stdin().lock(), &mut out)?,
         Command::Get { collection, id } => commands::get(&db, collection, id, &mut out)?,
         Command::Delete { collection, id } => commands::delete(&db, collection, id)?,
-        Command::Scan {
-            collection,
-            filter,
-            limit,
-        } => commands::scan(&db, collection, filter.as_deref(), *limit, &mut out)?,
+        Command::Scan { collection, filter, limit } => {
+            commands::scan(&db, collection, filter.as_deref(), *limit, &mut out)?
+        }
         Command::Stats => commands::stats(&db, &mut out)?,
         Command::Checkpoint => commands::checkpoint(&db, &mut out)?,
         Command::Verify => commands::verify(&db, &mut out, &mut io::stderr())?,
@@ -90,10 +85,7 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown cause".into());
-        let at = info
-            .location()
-            .map(|l| format!(" at {l}"))
-            .unwrap_or_default();
+        let at = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
         eprintln!("error: internal error (a bug in axon): {msg}{at}");
     }));
 }

@@ -17,12 +17,7 @@ struct Pending {
 
 impl Pending {
     fn new() -> Self {
-        Pending {
-            batch: WriteBatch::new(),
-            ids: Vec::new(),
-            first_line: 0,
-            last_line: 0,
-        }
+        Pending { batch: WriteBatch::new(), ids: Vec::new(), first_line: 0, last_line: 0 }
     }
 
     /// Commits the pending documents, then prints `ok <id>` for each and
@@ -50,12 +45,7 @@ impl Pending {
 
 /// Reads JSONL documents from `input` and upserts them into the collection,
 /// `args.batch` per atomic commit, acknowledging each on `out`.
-pub fn run(
-    db: &Db,
-    args: &PutArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result<(), CliError> {
+pub fn run(db: &Db, args: &PutArgs, input: &mut impl BufRead, out: &mut impl Write) -> Result<(), CliError> {
     let schema = db.schema(&args.collection)?;
     let batch_size = args.batch.max(1) as usize;
     let mut pending = Pending::new();
@@ -68,9 +58,7 @@ pub fn run(
             Ok(n) => n,
             Err(e) => {
                 pending.commit(db, out)?;
-                return Err(CliError::failed(format!(
-                    "reading stdin failed after line {line_no}: {e}"
-                )));
+                return Err(CliError::failed(format!("reading stdin failed after line {line_no}: {e}")));
             }
         };
         if n == 0 {
@@ -106,12 +94,7 @@ mod tests {
     use crate::{Durability, Schema};
 
     fn args(batch: u32) -> PutArgs {
-        PutArgs {
-            collection: "c".into(),
-            durability: Durability::Sync,
-            batch,
-            checkpoint_every: None,
-        }
+        PutArgs { collection: "c".into(), durability: Durability::Sync, batch, checkpoint_every: None }
     }
 
     fn db() -> (tempfile::TempDir, Db) {
@@ -150,13 +133,7 @@ mod tests {
         let (_tmp, db) = db();
         let mut a = args(1);
         a.collection = "nope".into();
-        let err = run(
-            &db,
-            &a,
-            &mut Cursor::new("{\"id\": \"a\"}\n"),
-            &mut Vec::new(),
-        )
-        .unwrap_err();
+        let err = run(&db, &a, &mut Cursor::new("{\"id\": \"a\"}\n"), &mut Vec::new()).unwrap_err();
         assert_eq!(err.code(), crate::cli::EXIT_NOT_FOUND);
         assert!(err.message().contains("nope"), "{err}");
     }

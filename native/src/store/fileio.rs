@@ -16,10 +16,7 @@ pub(crate) fn open_rw(path: &Path) -> Result<(File, u64)> {
         .truncate(false)
         .open(path)
         .map_err(|e| Error::io(path, "open", e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "stat", e))?
-        .len();
+    let len = file.metadata().map_err(|e| Error::io(path, "stat", e))?.len();
     Ok((file, len))
 }
 

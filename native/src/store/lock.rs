@@ -32,13 +32,8 @@ impl DirLock {
             .open(&path)
             .map_err(|e| Error::io(&path, "open", e))?;
         match file.try_lock() {
-            Ok(()) => Ok(DirLock {
-                dir: dir.to_path_buf(),
-                file,
-            }),
-            Err(TryLockError::WouldBlock) => Err(Error::Locked {
-                path: dir.to_path_buf(),
-            }),
+            Ok(()) => Ok(DirLock { dir: dir.to_path_buf(), file }),
+            Err(TryLockError::WouldBlock) => Err(Error::Locked { path: dir.to_path_buf() }),
             Err(TryLockError::Error(e)) => Err(Error::io(&path, "lock", e)),
         }
     }

@@ -39,14 +39,7 @@ impl FileLog {
     /// Opens the log file at `path`, creating it empty if missing.
     pub fn open(path: &Path) -> Result<Self> {
         let (file, len) = open_rw(path)?;
-        Ok(FileLog {
-            path: path.to_path_buf(),
-            file,
-            state: Mutex::new(Extent {
-                len,
-                allocated: len,
-            }),
-        })
+        Ok(FileLog { path: path.to_path_buf(), file, state: Mutex::new(Extent { len, allocated: len }) })
     }
 
     /// The path of the log file.
@@ -55,17 +48,11 @@ impl FileLog {
     }
 
     fn io_err(&self, op: &'static str, e: io::Error) -> StorageError {
-        StorageError::Io {
-            op,
-            message: format!("{}: {e}", self.path.display()),
-        }
+        StorageError::Io { op, message: format!("{}: {e}", self.path.display()) }
     }
 
     fn lock(&self, op: &'static str) -> StorageResult<MutexGuard<'_, Extent>> {
-        self.state.lock().map_err(|_| StorageError::Io {
-            op,
-            message: "lock poisoned".into(),
-        })
+        self.state.lock().map_err(|_| StorageError::Io { op, message: "lock poisoned".into() })
     }
 }
 
@@ -89,13 +76,10 @@ impl LogFile for FileLog {
 
     fn append(&self, data: &[u8]) -> StorageResult<()> {
         let mut st = self.lock("append")?;
-        let end = st
-            .len
-            .checked_add(data.len() as u64)
-            .ok_or_else(|| StorageError::Io {
-                op: "append",
-                message: format!("{}: log length overflows", self.path.display()),
-            })?;
+        let end = st.len.checked_add(data.len() as u64).ok_or_else(|| StorageError::Io {
+            op: "append",
+            message: format!("{}: log length overflows", self.path.display()),
+        })?;
         if data.is_empty() {
             return Ok(());
         }
@@ -104,8 +88,7 @@ impl LogFile for FileLog {
         if end > st.allocated && (data.len() as u64) < PREALLOCATE / 4 {
             let target = end.div_ceil(PREALLOCATE) * PREALLOCATE;
             let zeros = vec![0u8; (target - st.allocated) as usize];
-            write_all_at(&self.file, &zeros, st.allocated)
-                .map_err(|e| self.io_err("preallocate", e))?;
+            write_all_at(&self.file, &zeros, st.allocated).map_err(|e| self.io_err("preallocate", e))?;
             st.allocated = target;
         }
         if let Err(e) = write_all_at(&self.file, data, st.len) {
@@ -119,19 +102,10 @@ impl LogFile for FileLog {
     fn truncate(&self, new_len: u64) -> StorageResult<()> {
         let mut st = self.lock("truncate")?;
         if new_len > st.len {
-            return Err(StorageError::LogOutOfRange {
-                offset: new_len,
-                len: 0,
-                size: st.len,
-            });
+            return Err(StorageError::LogOutOfRange { offset: new_len, len: 0, size: st.len });
         }
-        self.file
-            .set_len(new_len)
-            .map_err(|e| self.io_err("truncate", e))?;
-        *st = Extent {
-            len: new_len,
-            allocated: new_len,
-        };
+        self.file.set_len(new_len).map_err(|e| self.io_err("truncate", e))?;
+        *st = Extent { len: new_len, allocated: new_len };
         Ok(())
     }
 
@@ -184,34 +158,22 @@ mod tests {
         // Zeros are written ahead of the data, so the file is longer.
         assert_eq!(std::fs::metadata(&path).unwrap().len(), PREALLOCATE);
         let mut tail = [9u8; 10];
-        assert!(
-            l.read_at(95, &mut tail).is_err(),
-            "reads stop at the logical end"
-        );
+        assert!(l.read_at(95, &mut tail).is_err(), "reads stop at the logical end");
         l.truncate(40).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 40);
-        assert!(matches!(
-            l.truncate(41),
-            Err(StorageError::LogOutOfRange { .. })
-        ));
+        assert!(matches!(l.truncate(41), Err(StorageError::LogOutOfRange { .. })));
         let mut buf = [0u8; 1];
         assert!(l.read_at(u64::MAX, &mut buf).is_err());
         assert!(l.read_at(u64::MAX, &mut []).is_err());
         l.read_at(40, &mut []).unwrap();
         // A large append is written as it is, without zeros ahead of it.
         l.append(&vec![2u8; PREALLOCATE as usize + 10]).unwrap();
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().len(),
-            40 + PREALLOCATE + 10
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 40 + PREALLOCATE + 10);
         l.append(&[3u8; 10]).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 2 * PREALLOCATE);
         l.sync().unwrap();
         drop(l);
         // A clean close cuts the zeros; a crash would leave them for recovery.
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().len(),
-            40 + PREALLOCATE + 20
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 40 + PREALLOCATE + 20);
     }
 }

@@ -37,10 +37,7 @@ struct State {
 }
 
 fn lock_poisoned(op: &'static str) -> StorageError {
-    StorageError::Io {
-        op,
-        message: "lock poisoned".into(),
-    }
+    StorageError::Io { op, message: "lock poisoned".into() }
 }
 
 impl MmapPageStore {
@@ -62,24 +59,15 @@ impl MmapPageStore {
             ))));
         }
         let map_len = usize::try_from(len).map_err(|_| {
-            Error::InvalidArgument(format!(
-                "page file {} ({len} bytes) is too large to map",
-                path.display()
-            ))
+            Error::InvalidArgument(format!("page file {} ({len} bytes) is too large to map", path.display()))
         })?;
-        let map = if map_len == 0 {
-            None
-        } else {
-            Some(map_file(&file, map_len).map_err(|e| Error::io(path, "mmap", e))?)
-        };
+        let map =
+            if map_len == 0 { None } else { Some(map_file(&file, map_len).map_err(|e| Error::io(path, "mmap", e))?) };
         Ok(MmapPageStore {
             path: path.to_path_buf(),
             file,
             page_size,
-            state: RwLock::new(State {
-                map,
-                pages: len / page_size as u64,
-            }),
+            state: RwLock::new(State { map, pages: len / page_size as u64 }),
             grown: AtomicBool::new(false),
         })
     }
@@ -90,10 +78,7 @@ impl MmapPageStore {
     }
 
     fn io_err(&self, op: &'static str, e: std::io::Error) -> StorageError {
-        StorageError::Io {
-            op,
-            message: format!("{}: {e}", self.path.display()),
-        }
+        StorageError::Io { op, message: format!("{}: {e}", self.path.display()) }
     }
 
     fn read_state(&self, op: &'static str) -> StorageResult<RwLockReadGuard<'_, State>> {
@@ -105,33 +90,19 @@ impl MmapPageStore {
     }
 
     /// The byte range of page `id`, after checking the buffer length and the id.
-    fn range(
-        &self,
-        state: &State,
-        id: PageId,
-        len: usize,
-    ) -> StorageResult<std::ops::Range<usize>> {
+    fn range(&self, state: &State, id: PageId, len: usize) -> StorageResult<std::ops::Range<usize>> {
         if len != self.page_size {
-            return Err(StorageError::BadBuffer {
-                expected: self.page_size,
-                got: len,
-            });
+            return Err(StorageError::BadBuffer { expected: self.page_size, got: len });
         }
         if id >= state.pages {
-            return Err(StorageError::PageOutOfRange {
-                page: id,
-                count: state.pages,
-            });
+            return Err(StorageError::PageOutOfRange { page: id, count: state.pages });
         }
         // `pages * page_size` fits in usize (it is the mapped length), so
         // this cannot overflow; stay checked anyway.
         let start = usize::try_from(id)
             .ok()
             .and_then(|i| i.checked_mul(self.page_size))
-            .ok_or(StorageError::PageOutOfRange {
-                page: id,
-                count: state.pages,
-            })?;
+            .ok_or(StorageError::PageOutOfRange { page: id, count: state.pages })?;
         Ok(start..start + self.page_size)
     }
 }
@@ -157,14 +128,8 @@ impl PageStore for MmapPageStore {
     fn read_page(&self, id: PageId, buf: &mut [u8]) -> StorageResult<()> {
         let state = self.read_state("read_page")?;
         let r = self.range(&state, id, buf.len())?;
-        let map = state.map.as_ref().ok_or(StorageError::PageOutOfRange {
-            page: id,
-            count: state.pages,
-        })?;
-        let src = map.get(r).ok_or(StorageError::PageOutOfRange {
-            page: id,
-            count: state.pages,
-        })?;
+        let map = state.map.as_ref().ok_or(StorageError::PageOutOfRange { page: id, count: state.pages })?;
+        let src = map.get(r).ok_or(StorageError::PageOutOfRange { page: id, count: state.pages })?;
         buf.copy_from_slice(src);
         Ok(())
     }
@@ -182,10 +147,7 @@ impl PageStore for MmapPageStore {
         // One pwrite for the whole run, after checking all of it.
         let ps = self.page_size;
         if data.is_empty() || !data.len().is_multiple_of(ps) {
-            return Err(StorageError::BadBuffer {
-                expected: ps,
-                got: data.len() % ps,
-            });
+            return Err(StorageError::BadBuffer { expected: ps, got: data.len() % ps });
         }
         let state = self.read_state("write_pages")?;
         let last = first.saturating_add((data.len() / ps) as u64 - 1);
@@ -207,14 +169,10 @@ impl PageStore for MmapPageStore {
                 self.page_size
             ),
         };
-        let new_len = count
-            .checked_mul(self.page_size as u64)
-            .ok_or_else(too_big)?;
+        let new_len = count.checked_mul(self.page_size as u64).ok_or_else(too_big)?;
         let map_len = usize::try_from(new_len).map_err(|_| too_big())?;
         let old_len = state.pages * self.page_size as u64;
-        self.file
-            .set_len(new_len)
-            .map_err(|e| self.io_err("grow", e))?;
+        self.file.set_len(new_len).map_err(|e| self.io_err("grow", e))?;
         // From here the length changed on disk, even if mapping fails.
         self.grown.store(true, Ordering::Release);
         match map_file(&self.file, map_len) {
@@ -239,11 +197,7 @@ impl PageStore for MmapPageStore {
         // file's own sync covers them; its metadata too after a grow.
         let _state = self.read_state("sync")?;
         let grew = self.grown.swap(false, Ordering::AcqRel);
-        let result = if grew {
-            self.file.sync_all()
-        } else {
-            self.file.sync_data()
-        };
+        let result = if grew { self.file.sync_all() } else { self.file.sync_data() };
         if result.is_err() && grew {
             self.grown.store(true, Ordering::Release);
         }
@@ -269,9 +223,7 @@ mod tests {
             Box::new(MmapPageStore::open(&path, page_size).unwrap())
         });
         let path = dir.path().join("reopen.axon");
-        conformance::page_store_reopen_suite(&mut || {
-            Box::new(MmapPageStore::open(&path, page_size).unwrap())
-        });
+        conformance::page_store_reopen_suite(&mut || Box::new(MmapPageStore::open(&path, page_size).unwrap()));
     }
 
     #[test]
@@ -303,10 +255,7 @@ mod tests {
         let path = dir.path().join("p.axon");
         std::fs::write(&path, vec![1u8; 4096 + 100]).unwrap();
         let err = MmapPageStore::open(&path, 4096).err().expect("must fail");
-        assert!(
-            matches!(err, Error::Core(axon_core::Error::Corrupt(_))),
-            "{err}"
-        );
+        assert!(matches!(err, Error::Core(axon_core::Error::Corrupt(_))), "{err}");
         assert!(err.to_string().contains("p.axon"), "{err}");
         // A length that is a multiple of the page size opens.
         std::fs::write(&path, vec![1u8; 8192]).unwrap();
@@ -320,10 +269,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.axon");
         for ps in [0, 1, 512, 1000, 4097] {
-            assert!(matches!(
-                MmapPageStore::open(&path, ps),
-                Err(Error::InvalidArgument(_))
-            ));
+            assert!(matches!(MmapPageStore::open(&path, ps), Err(Error::InvalidArgument(_))));
         }
     }
 
@@ -369,9 +315,7 @@ mod tests {
                     let mut reads = 0u64;
                     while !done.load(Ordering::Acquire) || reads < 100 {
                         let max = published.load(Ordering::Acquire);
-                        x = x
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
+                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                         let id = (x >> 33) % max;
                         s.read_page(id, &mut buf).unwrap();
                         assert!(buf == pattern(PS, id + 1), "page {id} read back wrong");

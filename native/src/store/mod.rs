@@ -40,11 +40,7 @@ pub fn open_storage(dir: &Path, page_size: usize) -> Result<(Storage, DirLock)> 
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create directory", e))?;
     if !dir_existed {
         if let Some(parent) = dir.parent() {
-            let parent = if parent.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                parent
-            };
+            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
             sync_dir(parent)?;
         }
     }
@@ -67,10 +63,7 @@ pub fn open_storage(dir: &Path, page_size: usize) -> Result<(Storage, DirLock)> 
     if created {
         sync_dir(dir)?;
     }
-    let storage = Storage {
-        pages: Box::new(pages),
-        logs: [Box::new(log0), Box::new(log1)],
-    };
+    let storage = Storage { pages: Box::new(pages), logs: [Box::new(log0), Box::new(log1)] };
     Ok((storage, lock))
 }
 
@@ -85,9 +78,7 @@ pub fn data_file_prefix(dir: &Path, n: usize) -> Result<Option<Vec<u8>>> {
         Err(e) => return Err(Error::io(&path, "open", e)),
     };
     let mut buf = Vec::new();
-    file.take(n as u64)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(&path, "read", e))?;
+    file.take(n as u64).read_to_end(&mut buf).map_err(|e| Error::io(&path, "read", e))?;
     Ok(if buf.is_empty() { None } else { Some(buf) })
 }
 
@@ -95,9 +86,7 @@ pub fn data_file_prefix(dir: &Path, n: usize) -> Result<Option<Vec<u8>>> {
 fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(dir, "sync directory", e))
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, "sync directory", e))
     }
     #[cfg(not(unix))]
     {
@@ -125,13 +114,8 @@ mod tests {
         assert_eq!(storage.pages.page_size(), 4096);
         assert_eq!(storage.pages.page_count().unwrap(), 0);
 
-        let err = open_storage(&dir, 4096)
-            .err()
-            .expect("second open must fail");
-        assert!(
-            matches!(&err, Error::Locked { path } if path == &dir),
-            "{err}"
-        );
+        let err = open_storage(&dir, 4096).err().expect("second open must fail");
+        assert!(matches!(&err, Error::Locked { path } if path == &dir), "{err}");
         assert!(err.to_string().contains("locked"), "{err}");
 
         storage.pages.grow(2).unwrap();
@@ -156,10 +140,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join(DATA_FILE), [0u8; 1000]).unwrap();
         let err = open_storage(tmp.path(), 4096).err().expect("must fail");
-        assert!(
-            matches!(err, Error::Core(axon_core::Error::Corrupt(_))),
-            "{err}"
-        );
+        assert!(matches!(err, Error::Core(axon_core::Error::Corrupt(_))), "{err}");
         // The lock was released with the failed open.
         drop(DirLock::acquire(tmp.path()).unwrap());
     }
@@ -171,14 +152,8 @@ mod tests {
         std::fs::write(tmp.path().join(DATA_FILE), []).unwrap();
         assert_eq!(data_file_prefix(tmp.path(), 64).unwrap(), None);
         std::fs::write(tmp.path().join(DATA_FILE), [1, 2, 3, 4, 5]).unwrap();
-        assert_eq!(
-            data_file_prefix(tmp.path(), 3).unwrap(),
-            Some(vec![1, 2, 3])
-        );
-        assert_eq!(
-            data_file_prefix(tmp.path(), 64).unwrap(),
-            Some(vec![1, 2, 3, 4, 5])
-        );
+        assert_eq!(data_file_prefix(tmp.path(), 3).unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(data_file_prefix(tmp.path(), 64).unwrap(), Some(vec![1, 2, 3, 4, 5]));
         assert_eq!(data_file_prefix(tmp.path(), 0).unwrap(), None);
     }
 
