@@ -12,6 +12,7 @@
 
 mod axon_side;
 mod data;
+mod distance;
 mod report;
 mod sqlite;
 
@@ -48,8 +49,7 @@ struct Args {
     checkpoint_bytes: u64,
 }
 
-const USAGE: &str =
-    "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all> \
+const USAGE: &str = "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all|load-only|distance> \
 [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M] [--batch B] \
 [--small N] [--large N] [--large-dim D] [--opens K] [--keep] \
 [--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only)";
@@ -79,15 +79,11 @@ fn parse_args() -> Args {
         std::process::exit(2)
     };
     while let Some(arg) = it.next() {
-        let mut val = |name: &str| {
-            it.next()
-                .unwrap_or_else(|| die(format!("{name} needs a value")))
-        };
+        let mut val = |name: &str| it.next().unwrap_or_else(|| die(format!("{name} needs a value")));
         macro_rules! num {
             ($name:expr) => {{
                 let v = val($name);
-                v.parse()
-                    .unwrap_or_else(|_| die(format!("{}: bad number {v:?}", $name)))
+                v.parse().unwrap_or_else(|_| die(format!("{}: bad number {v:?}", $name)))
             }};
         }
         match arg.as_str() {
@@ -105,9 +101,7 @@ fn parse_args() -> Args {
             "--keep" => a.keep = true,
             "--durability" => {
                 let v = val("--durability");
-                a.durability = v
-                    .parse()
-                    .unwrap_or_else(|_| die(format!("bad durability {v:?}")))
+                a.durability = v.parse().unwrap_or_else(|_| die(format!("bad durability {v:?}")))
             }
             "--sqlite-sync" => a.sqlite_sync = val("--sqlite-sync").to_uppercase(),
             "--checkpoint-bytes" => a.checkpoint_bytes = num!("--checkpoint-bytes"),
@@ -203,12 +197,7 @@ fn single_commit_rates(ctx: &Ctx, n: u64, rounds: usize) -> (Vec<f64>, Vec<f64>)
         drop(c);
         ctx.cleanup(&dir);
         sq.push(n as f64 / t.as_secs_f64());
-        println!(
-            "  round {}: axon {:.0} commits/s, sqlite {:.0} commits/s",
-            round + 1,
-            ax[round],
-            sq[round]
-        );
+        println!("  round {}: axon {:.0} commits/s, sqlite {:.0} commits/s", round + 1, ax[round], sq[round]);
     }
     (ax, sq)
 }
@@ -273,9 +262,7 @@ fn group_commit(ctx: &Ctx) {
     let dir = fresh(&ctx.work, "group-axon");
     let db = axon_side::create(&dir, Durability::Batch, 64 << 20, DIM);
     axon_side::commit_each(&db, axon_side::docs(total..total + 20, DIM));
-    let per_thread: Vec<_> = (0..threads as u64)
-        .map(|t| axon_side::docs(t * per..(t + 1) * per, DIM))
-        .collect();
+    let per_thread: Vec<_> = (0..threads as u64).map(|t| axon_side::docs(t * per..(t + 1) * per, DIM)).collect();
     let t_axon = axon_side::commit_concurrent(&db, per_thread);
     assert_eq!(db.count(axon_side::COLL).expect("count"), total + 20);
     let lsn = db.stats().expect("stats").lsn;
@@ -287,13 +274,8 @@ fn group_commit(ctx: &Ctx) {
     let dir = fresh(&ctx.work, "group-sqlite");
     let path = dir.join("bench.sqlite");
     let c = sqlite::create(&path, "FULL");
-    let per_thread: Vec<Vec<sqlite::SqlRow>> = (0..threads as u64)
-        .map(|t| {
-            (t * per..(t + 1) * per)
-                .map(|i| (&data::row(i, DIM)).into())
-                .collect()
-        })
-        .collect();
+    let per_thread: Vec<Vec<sqlite::SqlRow>> =
+        (0..threads as u64).map(|t| (t * per..(t + 1) * per).map(|i| (&data::row(i, DIM)).into()).collect()).collect();
     let t_sq = sqlite::commit_concurrent(&path, "FULL", per_thread);
     assert_eq!(sqlite::count(&c), total);
     drop(c);
@@ -394,10 +376,7 @@ fn recovery(ctx: &Ctx) {
     let db = axon_side::create(&dir, Durability::Sync, u64::MAX, DIM);
     let load = axon_side::load_batches(&db, axon_side::docs(0..n, DIM), batch as usize, false);
     let stats = db.stats().expect("stats");
-    assert_eq!(
-        stats.checkpoint_generation, 0,
-        "nothing may be checkpointed"
-    );
+    assert_eq!(stats.checkpoint_generation, 0, "nothing may be checkpointed");
     drop(db); // no checkpoint
     let wal_bytes = axon_side::wal_bytes(&dir);
     let mut opens = Vec::new();
@@ -444,12 +423,7 @@ fn build_and_open(ctx: &Ctx, name: &str, n: u64, dim: usize, batch: u64) -> Buil
     let dir = fresh(&ctx.work, name);
     let t = std::time::Instant::now();
     // Setup only (not the measured part): no fsync per batch, default checkpoints.
-    let db = axon_side::create(
-        &dir,
-        Durability::None,
-        axon::Options::default().checkpoint_bytes,
-        dim,
-    );
+    let db = axon_side::create(&dir, Durability::None, axon::Options::default().checkpoint_bytes, dim);
     axon_side::load_generated(&db, n, dim, batch);
     while db.checkpoint().expect("checkpoint") {}
     let st = db.stats().expect("stats");
@@ -467,24 +441,11 @@ fn build_and_open(ctx: &Ctx, name: &str, n: u64, dim: usize, batch: u64) -> Buil
         totals.push((s.open + s.first_get).as_secs_f64());
     }
     ctx.cleanup(&dir);
-    Built {
-        n,
-        dim,
-        build,
-        bytes,
-        opens,
-        gets,
-        totals,
-    }
+    Built { n, dim, build, bytes, opens, gets, totals }
 }
 
 fn open_time(ctx: &Ctx) {
-    let (small, large, ldim, k) = (
-        ctx.args.small,
-        ctx.args.large,
-        ctx.args.large_dim,
-        ctx.args.opens,
-    );
+    let (small, large, ldim, k) = (ctx.args.small, ctx.args.large, ctx.args.large_dim, ctx.args.opens);
     println!(
         "== open-time: {small} docs ({DIM}-d) and {large} docs ({ldim}-d), fully checkpointed, median of {k} x (open + first get)"
     );
@@ -492,11 +453,7 @@ fn open_time(ctx: &Ctx) {
     let b = build_and_open(ctx, "open-large", large, ldim, 10_000);
     let mut out = Vec::new();
     for x in [&a, &b] {
-        let (o, g, t) = (
-            median(x.opens.clone()),
-            median(x.gets.clone()),
-            median(x.totals.clone()),
-        );
+        let (o, g, t) = (median(x.opens.clone()), median(x.gets.clone()), median(x.totals.clone()));
         println!(
             "open-time: {} docs ({}-d, {:.0} MiB on disk, built in {:.1} s): open {:.3} ms + first get {:.3} ms = {:.3} ms (median of {k}; min {:.3} max {:.3})",
             x.n,
@@ -537,11 +494,7 @@ fn main() {
     let work = args.dir.join(format!("run-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("mkdir {}: {e}", work.display()));
     let sub = args.sub.clone();
-    let ctx = Ctx {
-        args,
-        machine,
-        work,
-    };
+    let ctx = Ctx { args, machine, work };
     match sub.as_str() {
         "commit-sync" => commit_sync(&ctx),
         "group-commit" => group_commit(&ctx),
@@ -549,6 +502,7 @@ fn main() {
         "recovery" => recovery(&ctx),
         "open-time" => open_time(&ctx),
         "load-only" => load_only(&ctx),
+        "distance" => distance::run(&ctx),
         "all" => {
             commit_sync(&ctx);
             group_commit(&ctx);
