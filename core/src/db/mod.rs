@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod index;
 mod read;
+pub mod search;
 mod verify;
 
 use serde_json::Value as Json;
