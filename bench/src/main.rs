@@ -13,6 +13,7 @@
 mod axon_side;
 mod data;
 mod distance;
+mod hnsw;
 mod report;
 mod sqlite;
 
@@ -40,6 +41,8 @@ struct Args {
     small: u64,
     large: u64,
     large_dim: usize,
+    /// hnsw only: vector dimension (default 128).
+    dim: Option<usize>,
     opens: usize,
     keep: bool,
     /// bulk-load only: Axon durability (default sync) and SQLite synchronous.
@@ -49,9 +52,10 @@ struct Args {
     checkpoint_bytes: u64,
 }
 
-const USAGE: &str = "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all|load-only|distance> \
+const USAGE: &str =
+    "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all|load-only|distance|hnsw> \
 [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M] [--batch B] \
-[--small N] [--large N] [--large-dim D] [--opens K] [--keep] \
+[--small N] [--large N] [--large-dim D] [--opens K] [--keep] [--dim D] (hnsw only) \
 [--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only)";
 
 fn parse_args() -> Args {
@@ -67,6 +71,7 @@ fn parse_args() -> Args {
         small: 10_000,
         large: 1_000_000,
         large_dim: 16,
+        dim: None,
         opens: 10,
         keep: false,
         durability: Durability::Sync,
@@ -97,6 +102,7 @@ fn parse_args() -> Args {
             "--small" => a.small = num!("--small"),
             "--large" => a.large = num!("--large"),
             "--large-dim" => a.large_dim = num!("--large-dim"),
+            "--dim" => a.dim = Some(num!("--dim")),
             "--opens" => a.opens = num!("--opens"),
             "--keep" => a.keep = true,
             "--durability" => {
@@ -503,6 +509,7 @@ fn main() {
         "open-time" => open_time(&ctx),
         "load-only" => load_only(&ctx),
         "distance" => distance::run(&ctx),
+        "hnsw" => hnsw::run(&ctx),
         "all" => {
             commit_sync(&ctx);
             group_commit(&ctx);
