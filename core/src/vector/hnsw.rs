@@ -22,7 +22,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::sync::Mutex;
 
-use super::distance::{distance, dot, l2_squared, normalize};
+use super::distance::{distance, dot, l2_squared, normalize, prefetch};
 use crate::model::Metric;
 
 /// Graph parameters.
@@ -107,8 +107,12 @@ pub struct Hnsw {
     params: HnswParams,
     level_mult: f64,
     vectors: Vec<f32>,
-    /// `links[node][level]`: neighbours of `node` on `level`.
-    links: Vec<Vec<Vec<u32>>>,
+    /// Level-0 neighbours, flat: per node `1 + 2m` slots, a count then the
+    /// links (one allocation, one load per visited node).
+    links0: Vec<u32>,
+    /// `upper[node][l - 1]`: neighbours on level `l >= 1`; the node's top
+    /// level is `upper[node].len()`.
+    upper: Vec<Vec<Vec<u32>>>,
     deleted: Vec<bool>,
     /// Squared norms of the stored vectors, and their maximum (for `Dot`).
     norms2: Vec<f32>,
@@ -127,7 +131,8 @@ impl Hnsw {
             params: HnswParams { m, ef_construction: params.ef_construction.max(m), ..params },
             level_mult: 1.0 / (m as f64).ln(),
             vectors: Vec::new(),
-            links: Vec::new(),
+            links0: Vec::new(),
+            upper: Vec::new(),
             deleted: Vec::new(),
             norms2: Vec::new(),
             max_norm2: 0.0,
@@ -145,12 +150,12 @@ impl Hnsw {
 
     /// Nodes ever inserted (deleted ones included).
     pub fn len(&self) -> usize {
-        self.links.len()
+        self.upper.len()
     }
 
     /// Whether no node was ever inserted.
     pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
+        self.upper.is_empty()
     }
 
     /// Nodes not deleted.
@@ -171,7 +176,36 @@ impl Hnsw {
 
     /// The neighbours of `node` on `level`.
     pub fn neighbours(&self, node: u32, level: usize) -> &[u32] {
-        self.links.get(node as usize).and_then(|l| l.get(level)).map_or(&[], |v| v.as_slice())
+        if level == 0 {
+            let stride = 1 + 2 * self.params.m;
+            let base = node as usize * stride;
+            match self.links0.get(base) {
+                Some(&n) => &self.links0[base + 1..base + 1 + n as usize],
+                None => &[],
+            }
+        } else {
+            self.upper.get(node as usize).and_then(|l| l.get(level - 1)).map_or(&[], |v| v.as_slice())
+        }
+    }
+
+    /// Replaces the neighbours of `node` on `level` (at most `max_links`).
+    fn set_links(&mut self, node: u32, level: usize, links: impl ExactSizeIterator<Item = u32>) {
+        if level == 0 {
+            let stride = 1 + 2 * self.params.m;
+            let base = node as usize * stride;
+            let n = links.len().min(stride - 1);
+            self.links0[base] = n as u32;
+            for (slot, l) in self.links0[base + 1..base + 1 + n].iter_mut().zip(links) {
+                *slot = l;
+            }
+        } else {
+            self.upper[node as usize][level - 1] = links.collect();
+        }
+    }
+
+    /// The top level of `node`.
+    fn top_level(&self, node: u32) -> usize {
+        self.upper[node as usize].len()
     }
 
     fn dist(&self, q: &Query<'_>, node: u32) -> f32 {
@@ -226,20 +260,21 @@ impl Hnsw {
     pub fn insert(&mut self, vector: &[f32]) -> u32 {
         debug_assert_eq!(vector.len(), self.params.dim);
         let v = self.prepare(vector);
-        let node = self.links.len() as u32;
+        let node = self.upper.len() as u32;
         let level = self.random_level();
         let norm2 = dot(&v, &v);
         self.max_norm2 = self.max_norm2.max(norm2);
         self.vectors.extend_from_slice(&v);
         self.norms2.push(norm2);
-        self.links.push(vec![Vec::new(); level + 1]);
+        self.links0.extend(std::iter::repeat_n(0, 1 + 2 * self.params.m));
+        self.upper.push(vec![Vec::new(); level]);
         self.deleted.push(false);
         self.live += 1;
         let Some(entry) = self.entry else {
             self.entry = Some(node);
             return node;
         };
-        let top = self.links[entry as usize].len() - 1;
+        let top = self.top_level(entry);
         let q = Query { v: &v, aug: self.augment(norm2) };
         let mut ep = Scored(self.dist(&q, entry), entry);
         for l in (level + 1..=top).rev() {
@@ -251,7 +286,7 @@ impl Hnsw {
             // connected until a compaction removes them.
             let found = self.search_level(&q, &eps, self.params.ef_construction, l, None, false);
             let chosen = self.select(&found, self.params.m);
-            self.links[node as usize][l] = chosen.iter().map(|s| s.1).collect();
+            self.set_links(node, l, chosen.iter().map(|s| s.1));
             for s in &chosen {
                 self.link_back(s.1, node, l);
             }
@@ -267,21 +302,28 @@ impl Hnsw {
     /// when the list overflows.
     fn link_back(&mut self, to: u32, node: u32, level: usize) {
         let max = self.max_links(level);
-        let list = &mut self.links[to as usize][level];
+        let list = self.neighbours(to, level);
         if list.contains(&node) {
             return;
         }
         if list.len() < max {
-            list.push(node);
+            if level == 0 {
+                let base = to as usize * (1 + 2 * self.params.m);
+                let n = self.links0[base] as usize;
+                self.links0[base + 1 + n] = node;
+                self.links0[base] += 1;
+            } else {
+                self.upper[to as usize][level - 1].push(node);
+            }
             return;
         }
         let base = self.node_query(to);
         let mut cands: Vec<Scored> =
-            self.links[to as usize][level].iter().map(|&n| Scored(self.dist(&base, n), n)).collect();
+            self.neighbours(to, level).iter().map(|&n| Scored(self.dist(&base, n), n)).collect();
         cands.push(Scored(self.dist(&base, node), node));
         cands.sort_unstable();
         let kept = self.select(&cands, max);
-        self.links[to as usize][level] = kept.iter().map(|s| s.1).collect();
+        self.set_links(to, level, kept.iter().map(|s| s.1));
     }
 
     /// The neighbour-selection heuristic: take candidates nearest first,
@@ -333,7 +375,7 @@ impl Hnsw {
         let mut pool = self.visited.lock().unwrap_or_else(|e| e.into_inner());
         let mut visited = pool.pop().unwrap_or_default();
         drop(pool);
-        visited.reset(self.links.len());
+        visited.reset(self.len());
         let ok = |n: u32| accept.is_none_or(|f| f(n)) && !(live_only && self.deleted[n as usize]);
         let mut cands: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
         let mut best: BinaryHeap<Scored> = BinaryHeap::new();
@@ -348,14 +390,19 @@ impl Hnsw {
         while best.len() > ef {
             best.pop();
         }
+        let mut fresh: Vec<u32> = Vec::with_capacity(2 * self.params.m);
         while let Some(Reverse(c)) = cands.pop() {
             if best.len() >= ef && best.peek().is_some_and(|w| c.0 > w.0) {
                 break;
             }
-            for &n in self.neighbours(c.1, level) {
-                if !visited.visit(n) {
-                    continue;
-                }
+            // Mark the unvisited neighbours and start loading their vectors
+            // before scoring any: the loads overlap instead of queueing.
+            fresh.clear();
+            fresh.extend(self.neighbours(c.1, level).iter().copied().filter(|&n| visited.visit(n)));
+            for &n in &fresh {
+                prefetch(self.vector(n));
+            }
+            for &n in &fresh {
                 let d = self.dist(q, n);
                 let full = best.len() >= ef;
                 if !full || best.peek().is_some_and(|w| d < w.0) {
@@ -400,7 +447,7 @@ impl Hnsw {
         }
         let v = self.prepare(query);
         let q = Query { v: &v, aug: None };
-        let top = self.links[entry as usize].len() - 1;
+        let top = self.top_level(entry);
         let mut ep = Scored(self.dist(&q, entry), entry);
         for l in (1..=top).rev() {
             ep = self.greedy(&q, ep, l);
