@@ -59,20 +59,22 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// Hints the CPU to start loading the start of `v` into cache (a graph
-/// search calls it for the vectors it is about to score). No effect on
-/// other architectures.
+/// Hints the CPU to start loading the start of `v` (its first 128 bytes)
+/// into cache; a graph search calls it for what it is about to read. No
+/// effect on other architectures.
 #[inline]
-pub fn prefetch(v: &[f32]) {
+pub fn prefetch<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint: it never faults and does not change
     // memory; SSE (which provides it) is part of the x86-64 baseline; the
-    // pointer comes from a live slice.
+    // pointers are computed with wrapping arithmetic from a live slice and
+    // never dereferenced.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().cast());
-        if v.len() > 16 {
-            _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(16).cast());
+        let p = v.as_ptr().cast::<i8>();
+        _mm_prefetch::<_MM_HINT_T0>(p);
+        if std::mem::size_of_val(v) > 64 {
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -406,6 +406,11 @@ impl Hnsw {
                 let d = self.dist(q, n);
                 let full = best.len() >= ef;
                 if !full || best.peek().is_some_and(|w| d < w.0) {
+                    if level == 0 {
+                        // It may be expanded soon: start loading its links.
+                        let stride = 1 + 2 * self.params.m;
+                        prefetch(&self.links0[n as usize * stride..n as usize * stride + 1]);
+                    }
                     cands.push(Reverse(Scored(d, n)));
                     if ok(n) {
                         best.push(Scored(d, n));
