@@ -8,7 +8,7 @@ use std::collections::BinaryHeap;
 use serde_json::Value as Json;
 
 use super::read::DbSnapshot;
-use crate::model::{Document, FieldType, Metric, Value};
+use crate::model::{Document, Metric, Value};
 use crate::vector::distance::{distance, normalize};
 use crate::{Error, Result};
 
@@ -59,7 +59,7 @@ impl DbSnapshot {
         filter: Option<&Json>,
     ) -> Result<Vec<SearchHit>> {
         let info = self.info(collection)?;
-        let (name, dim, metric) = vector_field(&info.schema, field)?;
+        let (name, dim, metric) = info.schema.vector_field(field)?;
         if k == 0 || k > MAX_K {
             return Err(Error::InvalidArgument(format!("k must be between 1 and {MAX_K}, not {k}")));
         }
@@ -100,27 +100,4 @@ impl DbSnapshot {
         })?;
         Ok(best.into_sorted_vec().into_iter().map(|Ranked(distance, doc)| SearchHit { doc, distance }).collect())
     }
-}
-
-/// The vector field a search uses: `(name, dimension, metric)`.
-fn vector_field(schema: &crate::model::Schema, field: Option<&str>) -> Result<(String, usize, Metric)> {
-    let vectors: Vec<(&String, u32, Metric)> = schema
-        .fields
-        .iter()
-        .filter_map(|(n, f)| match f.ty {
-            FieldType::Vector { dim, metric } => Some((n, dim, metric)),
-            _ => None,
-        })
-        .collect();
-    let pick = match field {
-        Some(name) => match schema.field(name).map(|f| &f.ty) {
-            Some(FieldType::Vector { dim, metric }) => return Ok((name.to_string(), *dim as usize, *metric)),
-            Some(_) => return Err(Error::InvalidArgument(format!("field {name:?} is not a vector field"))),
-            None => return Err(Error::InvalidArgument(format!("unknown field {name:?}"))),
-        },
-        None if vectors.len() == 1 => vectors[0],
-        None if vectors.is_empty() => return Err(Error::InvalidArgument("the collection has no vector field".into())),
-        None => return Err(Error::InvalidArgument("the collection has several vector fields: name one".into())),
-    };
-    Ok((pick.0.clone(), pick.1 as usize, pick.2))
 }

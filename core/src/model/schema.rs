@@ -43,7 +43,8 @@ impl Metric {
         }
     }
 
-    fn from_name(s: &str) -> Option<Metric> {
+    /// The metric named `s` in schema JSON, if any.
+    pub fn from_name(s: &str) -> Option<Metric> {
         match s {
             "cosine" => Some(Metric::Cosine),
             "l2" => Some(Metric::L2),
@@ -301,6 +302,29 @@ impl Schema {
             "required": self.required.iter().collect::<Vec<_>>(),
             "allow_extra": self.allow_extra,
         })
+    }
+
+    /// The vector field a search uses, as `(name, dimension, metric)`:
+    /// `field` if given (it must be a vector field), else the schema's only
+    /// vector field.
+    pub fn vector_field(&self, field: Option<&str>) -> Result<(String, usize, Metric)> {
+        let bad = |msg: String| Err(crate::Error::InvalidArgument(msg));
+        if let Some(name) = field {
+            return match self.field(name).map(|f| &f.ty) {
+                Some(FieldType::Vector { dim, metric }) => Ok((name.to_string(), *dim as usize, *metric)),
+                Some(_) => bad(format!("field {name:?} is not a vector field")),
+                None => bad(format!("unknown field {name:?}")),
+            };
+        }
+        let mut vectors = self.fields.iter().filter_map(|(n, f)| match f.ty {
+            FieldType::Vector { dim, metric } => Some((n.clone(), dim as usize, metric)),
+            _ => None,
+        });
+        match (vectors.next(), vectors.next()) {
+            (Some(one), None) => Ok(one),
+            (None, _) => bad("the collection has no vector field".into()),
+            (Some(_), Some(_)) => bad("the collection has several vector fields: name one".into()),
+        }
     }
 
     /// The definition of a declared field.

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use axon_core::model::Metric;
 use clap::{Args, Parser, Subcommand};
 
 use crate::Durability;
@@ -20,7 +21,7 @@ Errors are printed on stderr as `error: <message>`.";
 #[derive(Debug, Parser)]
 #[command(name = "axon", version, after_help = EXIT_STATUS_HELP)]
 pub struct Cli {
-    /// Database directory. `put` and `collection create` create it if
+    /// Database directory. `put`, `import` and `collection create` create it if
     /// missing; the other commands need an existing database. Required by
     /// every command but `demo`.
     #[arg(long, value_name = "DIR", global = true)]
@@ -71,6 +72,15 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
     },
+    /// Import the vectors of an .fvecs file as documents "0", "1", ... (in
+    /// field --field), creating the collection if needed; commits every 1000
+    /// vectors, reporting progress on stderr.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Import(ImportArgs),
+    /// Nearest neighbours of a vector, as JSONL hits {"id", "score", "doc"}
+    /// best first; or of every vector of an .fvecs file, written as .ivecs.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Search(SearchArgs),
     /// Print counters and per-collection document counts as a JSON object.
     #[command(after_help = EXIT_STATUS_HELP)]
     Stats,
@@ -125,4 +135,56 @@ pub struct PutArgs {
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
     s.parse().map_err(|e: axon_core::Error| e.to_string())
+}
+
+/// `axon import ...`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Collection name.
+    pub collection: String,
+    /// The .fvecs file (per vector: its dimension as i32, then the values as
+    /// f32, little-endian).
+    #[arg(long, value_name = "FILE")]
+    pub fvecs: PathBuf,
+    /// The vector field.
+    #[arg(long, value_name = "F", default_value = "v")]
+    pub field: String,
+    /// Metric of the field when the collection is created (default l2); an
+    /// existing field must already use it.
+    #[arg(long, value_name = "METRIC", value_parser = super::vectors::parse_metric)]
+    pub metric: Option<Metric>,
+}
+
+/// `axon search ...`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Collection name.
+    pub collection: String,
+    /// The query: a JSON array of numbers. Prints the hits as JSONL, best
+    /// first; "score" is the cosine similarity, the inner product or the
+    /// Euclidean distance, following the field's metric.
+    #[arg(long, value_name = "JSON", required_unless_present = "fvecs", conflicts_with = "fvecs")]
+    pub vector: Option<String>,
+    /// Batch mode: run every vector of this .fvecs file as a query, write
+    /// the ids to --ivecs-out and print "queries=N seconds=S qps=Q".
+    #[arg(long, value_name = "FILE", requires = "ivecs_out")]
+    pub fvecs: Option<PathBuf>,
+    /// Number of hits per query (1 to 10000).
+    #[arg(long, value_name = "K")]
+    pub k: usize,
+    /// The vector field (default: the collection's only vector field).
+    #[arg(long, value_name = "F")]
+    pub field: Option<String>,
+    /// A JSON filter the hits must match, e.g. '{"year": {"$gte": 2000}}'.
+    #[arg(long, value_name = "JSON")]
+    pub filter: Option<String>,
+    /// Search breadth of the HNSW index (at least 1); the current search is
+    /// exact, so it does not change the results yet.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub ef: Option<u32>,
+    /// Batch mode output: per query, k as i32 then the k ids as i32
+    /// (little-endian; -1 where fewer than k documents matched). Needs
+    /// integer document ids.
+    #[arg(long, value_name = "FILE", requires = "fvecs")]
+    pub ivecs_out: Option<PathBuf>,
 }

@@ -21,12 +21,12 @@ impl CliError {
         CliError { code: EXIT_NOT_FOUND, message: message.into() }
     }
 
-    /// Any other failure (exit status 2).
     /// Bad usage of the command line (exit status 1).
     pub fn usage(message: impl Into<String>) -> Self {
         Self::not_found(message)
     }
 
+    /// Any other failure (exit status 2).
     pub fn failed(message: impl Into<String>) -> Self {
         CliError { code: EXIT_FAILURE, message: message.into() }
     }

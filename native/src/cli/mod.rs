@@ -7,6 +7,9 @@
 //! axon --db DIR get NAME ID | delete NAME ID
 //! axon --db DIR scan NAME [--filter JSON] [--limit N]
 //! axon --db DIR stats | checkpoint | verify
+//! axon --db DIR import NAME --fvecs FILE [--field F] [--metric cosine|l2|dot]
+//! axon --db DIR search NAME (--vector JSON | --fvecs FILE --ivecs-out FILE) --k K
+//!      [--field F] [--filter JSON] [--ef N]
 //! ```
 //!
 //! Exit status: 0 on success; 1 for a missing document or collection and for
@@ -18,11 +21,12 @@ mod demo;
 pub mod error;
 mod json_io;
 mod put;
+mod vectors;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-pub use args::{Cli, CollectionCommand, Command, PutArgs};
+pub use args::{Cli, CollectionCommand, Command, ImportArgs, PutArgs, SearchArgs};
 pub use error::{CliError, EXIT_FAILURE, EXIT_NOT_FOUND};
 
 use crate::{Db, Options};
@@ -43,8 +47,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             options.checkpoint_bytes = bytes;
         }
     }
+    if let Command::Import(_) = &cli.command {
+        options.durability = crate::Durability::Batch;
+    }
     // Only commands that write documents or collections create a database.
-    options.create = matches!(&cli.command, Command::Put(_) | Command::Collection(CollectionCommand::Create { .. }));
+    options.create = matches!(
+        &cli.command,
+        Command::Put(_) | Command::Import(_) | Command::Collection(CollectionCommand::Create { .. })
+    );
     let db = Db::open_with(path, options)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -56,6 +66,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Scan { collection, filter, limit } => {
             commands::scan(&db, collection, filter.as_deref(), *limit, &mut out)?
         }
+        Command::Import(args) => vectors::import(&db, args, &mut out, &mut io::stderr())?,
+        Command::Search(args) => vectors::search(&db, args, &mut out)?,
         Command::Stats => commands::stats(&db, &mut out)?,
         Command::Checkpoint => commands::checkpoint(&db, &mut out)?,
         Command::Verify => commands::verify(&db, &mut out, &mut io::stderr())?,
