@@ -376,9 +376,10 @@ impl Hnsw {
         let mut visited = pool.pop().unwrap_or_default();
         drop(pool);
         visited.reset(self.len());
-        let ok = |n: u32| accept.is_none_or(|f| f(n)) && !(live_only && self.deleted[n as usize]);
-        let mut cands: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
-        let mut best: BinaryHeap<Scored> = BinaryHeap::new();
+        let check_deleted = live_only && self.live < self.len();
+        let ok = |n: u32| accept.is_none_or(|f| f(n)) && !(check_deleted && self.deleted[n as usize]);
+        let mut cands: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(4 * ef);
+        let mut best: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
         for &e in eps {
             if visited.visit(e.1) {
                 cands.push(Reverse(e));
@@ -413,9 +414,13 @@ impl Hnsw {
                     }
                     cands.push(Reverse(Scored(d, n)));
                     if ok(n) {
-                        best.push(Scored(d, n));
-                        if best.len() > ef {
-                            best.pop();
+                        if full {
+                            // The new one is nearer than the worst: replace it.
+                            if let Some(mut worst) = best.peek_mut() {
+                                *worst = Scored(d, n);
+                            }
+                        } else {
+                            best.push(Scored(d, n));
                         }
                     }
                 }
