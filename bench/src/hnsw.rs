@@ -150,8 +150,10 @@ fn recall(found: &[Vec<u32>], gt: &[Vec<u32>]) -> f64 {
 /// Runs every query once; returns the results and the seconds taken.
 fn pass(h: &Hnsw, queries: &[f32], dim: usize, ef: usize) -> (Vec<Vec<u32>>, f64) {
     let t = Instant::now();
-    let found: Vec<Vec<u32>> =
-        queries.chunks_exact(dim).map(|q| h.search(q, K, ef, None).into_iter().map(|r| r.0).collect()).collect();
+    let found: Vec<Vec<u32>> = queries
+        .chunks_exact(dim)
+        .map(|q| h.search(q, K, ef, None).expect("query of the index's dimension").into_iter().map(|r| r.0).collect())
+        .collect();
     (found, t.elapsed().as_secs_f64())
 }
 
@@ -204,7 +206,7 @@ pub fn run(ctx: &Ctx) {
     let mut h = Hnsw::new(params);
     let t = Instant::now();
     for row in base.chunks_exact(dim) {
-        h.insert(row);
+        h.insert(row).expect("finite vector of the index's dimension");
     }
     let build_s = t.elapsed().as_secs_f64();
     let rss1 = status_kib("VmRSS");

@@ -69,7 +69,7 @@ fn mean_recall(h: &Hnsw, metric: Metric, data: &[Vec<f32>], live: &[bool], queri
     let total: f64 = queries
         .iter()
         .map(|q| {
-            let found = h.search(q, 10, ef, None);
+            let found = h.search(q, 10, ef, None).unwrap();
             assert!(found.windows(2).all(|w| w[0].1 <= w[1].1), "results must be sorted");
             assert!(found.iter().all(|(n, _)| live[*n as usize]), "a deleted node was returned");
             recall(&found, &brute(metric, data, live, q, 10, &all))
@@ -85,7 +85,7 @@ fn recall_for_each_metric_after_inserts_deletes_and_upserts() {
         let queries = dataset(100, 2);
         let mut h = Hnsw::new(HnswParams::new(DIM, metric));
         for v in &data {
-            h.insert(v);
+            h.insert(v).unwrap();
         }
         let mut live = vec![true; data.len()];
         let r = mean_recall(&h, metric, &data, &live, &queries, 100);
@@ -114,7 +114,7 @@ fn recall_for_each_metric_after_inserts_deletes_and_upserts() {
                 h.delete(old as u32);
                 live[old] = false;
             }
-            let node = h.insert(&v);
+            let node = h.insert(&v).unwrap();
             assert_eq!(node as usize, data.len());
             data.push(v);
             live.push(true);
@@ -131,7 +131,7 @@ fn filtered_search_returns_min_k_matches_with_high_recall_at_every_selectivity()
     let queries = dataset(50, 8);
     let mut h = Hnsw::new(HnswParams::new(DIM, metric));
     for v in &data {
-        h.insert(v);
+        h.insert(v).unwrap();
     }
     let live = vec![true; data.len()];
     // Selectivity s: node i matches when a hash of i falls under s.
@@ -140,7 +140,7 @@ fn filtered_search_returns_min_k_matches_with_high_recall_at_every_selectivity()
         let matches = (0..data.len() as u32).filter(|&i| accept(i)).count();
         let mut total = 0.0;
         for q in &queries {
-            let found = h.search(q, 10, 64, Some(&accept));
+            let found = h.search(q, 10, 64, Some(&accept)).unwrap();
             assert_eq!(found.len(), matches.min(10), "selectivity {per_mille}/1000: wrong count");
             assert!(found.iter().all(|(n, _)| accept(*n)), "a non-matching node was returned");
             total += recall(&found, &brute(metric, &data, &live, q, 10, &accept));
@@ -153,22 +153,30 @@ fn filtered_search_returns_min_k_matches_with_high_recall_at_every_selectivity()
 #[test]
 fn edge_cases() {
     let mut h = Hnsw::new(HnswParams::new(3, Metric::Cosine));
-    assert!(h.search(&[1.0, 0.0, 0.0], 5, 10, None).is_empty());
-    let a = h.insert(&[1.0, 0.0, 0.0]);
-    let b = h.insert(&[0.0, 1.0, 0.0]);
-    h.insert(&[0.0, 0.0, 0.0]); // a zero vector is stored, far from everything
-    assert!(h.search(&[1.0, 0.1, 0.0], 0, 10, None).is_empty());
-    let r = h.search(&[1.0, 0.1, 0.0], 10, 10, None);
+    assert!(h.search(&[1.0, 0.0, 0.0], 5, 10, None).unwrap().is_empty());
+    let a = h.insert(&[1.0, 0.0, 0.0]).unwrap();
+    let b = h.insert(&[0.0, 1.0, 0.0]).unwrap();
+    h.insert(&[0.0, 0.0, 0.0]).unwrap(); // a zero vector is stored, far from everything
+    assert!(h.search(&[1.0, 0.1, 0.0], 0, 10, None).unwrap().is_empty());
+    let r = h.search(&[1.0, 0.1, 0.0], 10, 10, None).unwrap();
     assert_eq!(r.len(), 3);
     assert_eq!(r[0].0, a);
     h.delete(a);
-    assert_eq!(h.search(&[1.0, 0.1, 0.0], 1, 10, None)[0].0, b);
+    assert_eq!(h.search(&[1.0, 0.1, 0.0], 1, 10, None).unwrap()[0].0, b);
     h.delete(b);
     h.delete(2);
-    assert!(h.search(&[1.0, 0.0, 0.0], 3, 10, None).is_empty());
+    assert!(h.search(&[1.0, 0.0, 0.0], 3, 10, None).unwrap().is_empty());
     // Inserting after everything was deleted still links the new node.
-    let c = h.insert(&[1.0, 1.0, 0.0]);
-    let d = h.insert(&[1.0, 0.9, 0.0]);
-    let r = h.search(&[1.0, 1.0, 0.0], 5, 10, None);
+    let c = h.insert(&[1.0, 1.0, 0.0]).unwrap();
+    let d = h.insert(&[1.0, 0.9, 0.0]).unwrap();
+    let r = h.search(&[1.0, 1.0, 0.0], 5, 10, None).unwrap();
     assert_eq!(r.iter().map(|x| x.0).collect::<Vec<_>>(), vec![c, d]);
+    // Bad input is an error and changes nothing.
+    let n = h.len();
+    assert!(h.insert(&[1.0, 0.0]).is_err(), "wrong dimension");
+    assert!(h.insert(&[1.0, f32::NAN, 0.0]).is_err(), "NaN");
+    assert!(h.insert(&[f32::INFINITY, 0.0, 0.0]).is_err(), "infinity");
+    assert_eq!(h.len(), n);
+    assert!(h.search(&[1.0, 0.0, 0.0, 0.0], 1, 10, None).is_err(), "wrong query dimension");
+    assert!(h.search(&[f32::NAN, 0.0, 0.0], 1, 10, None).is_err(), "NaN query");
 }

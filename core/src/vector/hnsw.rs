@@ -24,6 +24,7 @@ use std::sync::Mutex;
 
 use super::distance::{distance, dot, l2_squared, normalize, prefetch};
 use crate::model::Metric;
+use crate::{Error, Result};
 
 /// Graph parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -255,10 +256,25 @@ impl Hnsw {
         v
     }
 
-    /// Inserts a vector (`dim` finite values; the caller checks) and returns
-    /// its node number.
-    pub fn insert(&mut self, vector: &[f32]) -> u32 {
-        debug_assert_eq!(vector.len(), self.params.dim);
+    /// Checks that `v` has the graph's dimension and only finite values.
+    fn check(&self, v: &[f32], what: &str) -> Result<()> {
+        if v.len() != self.params.dim {
+            return Err(Error::InvalidArgument(format!(
+                "{what} has {} numbers, the index has dimension {}",
+                v.len(),
+                self.params.dim
+            )));
+        }
+        match v.iter().position(|x| !x.is_finite()) {
+            Some(i) => Err(Error::InvalidArgument(format!("{what}: value at index {i} is not a finite number"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Inserts a vector of `dim` finite values and returns its node number;
+    /// anything else is [`Error::InvalidArgument`] and changes nothing.
+    pub fn insert(&mut self, vector: &[f32]) -> Result<u32> {
+        self.check(vector, "vector")?;
         let v = self.prepare(vector);
         let node = self.upper.len() as u32;
         let level = self.random_level();
@@ -272,7 +288,7 @@ impl Hnsw {
         self.live += 1;
         let Some(entry) = self.entry else {
             self.entry = Some(node);
-            return node;
+            return Ok(node);
         };
         let top = self.top_level(entry);
         let q = Query { v: &v, aug: self.augment(norm2) };
@@ -295,7 +311,7 @@ impl Hnsw {
         if level > top {
             self.entry = Some(node);
         }
-        node
+        Ok(node)
     }
 
     /// Adds `node` to `to`'s links on `level`, pruning with the heuristic
@@ -447,13 +463,21 @@ impl Hnsw {
 
     /// The `k` nearest live nodes to `query` that `accept` (if given)
     /// allows, nearest first, as `(node, distance)`. `ef` is raised to at
-    /// least `k`.
-    pub fn search(&self, query: &[f32], k: usize, ef: usize, accept: Option<&dyn Fn(u32) -> bool>) -> Vec<(u32, f32)> {
+    /// least `k`. A query of the wrong dimension or with a value that is not
+    /// finite is [`Error::InvalidArgument`].
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        accept: Option<&dyn Fn(u32) -> bool>,
+    ) -> Result<Vec<(u32, f32)>> {
+        self.check(query, "query vector")?;
         let Some(entry) = self.entry else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         if k == 0 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let v = self.prepare(query);
         let q = Query { v: &v, aug: None };
@@ -463,6 +487,6 @@ impl Hnsw {
             ep = self.greedy(&q, ep, l);
         }
         let found = self.search_level(&q, &[ep], ef.max(k), 0, accept, true);
-        found.into_iter().take(k).map(|s| (s.1, s.0)).collect()
+        Ok(found.into_iter().take(k).map(|s| (s.1, s.0)).collect())
     }
 }
