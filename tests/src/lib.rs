@@ -1,7 +1,8 @@
 //! Helpers shared by the workspace-level integration tests in `tests/tests/`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The `axon` binary next to this test's target directory, built (or
@@ -39,4 +40,86 @@ pub fn axon_bin() -> &'static Path {
         );
         bin
     })
+}
+
+/// The result of one run of the binary.
+pub struct Run {
+    /// Exit status (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Wraps a finished process, failing the test if it panicked.
+    pub fn from_output(out: Output) -> Run {
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(
+            !run.stderr.contains("panicked") && !run.stderr.contains("internal error"),
+            "the CLI panicked: {}",
+            run.stderr
+        );
+        run
+    }
+
+    /// Asserts success.
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success; stderr: {}", self.stderr);
+        self
+    }
+
+    /// Asserts a failure with exit status `code` whose stderr has every
+    /// fragment, in an `error: ` line.
+    pub fn fails(self, code: i32, fragments: &[&str]) -> Run {
+        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert!(self.stderr.contains("error: "), "stderr: {}", self.stderr);
+        for f in fragments {
+            assert!(self.stderr.contains(f), "stderr lacks {f:?}: {}", self.stderr);
+        }
+        self
+    }
+
+    /// The stdout lines.
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+
+    /// The stdout lines parsed as JSON.
+    pub fn hits(&self) -> Vec<serde_json::Value> {
+        self.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect()
+    }
+}
+
+/// Runs `axon --db DB ARGS...` with no input.
+pub fn axon(db: &Path, args: &[&str]) -> Run {
+    let out = Command::new(axon_bin()).arg("--db").arg(db).args(args).stdin(Stdio::null()).output().expect("run axon");
+    Run::from_output(out)
+}
+
+/// Runs `axon --db DB ARGS...` with `input` on stdin.
+pub fn axon_in(db: &Path, args: &[&str], input: &str) -> Run {
+    let mut child = Command::new(axon_bin())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn axon");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_string();
+    let feeder = std::thread::spawn(move || {
+        // The child may stop reading early (a bad line): ignore a broken pipe.
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().expect("wait for axon");
+    feeder.join().expect("feeder thread");
+    Run::from_output(out)
 }

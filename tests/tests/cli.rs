@@ -2,79 +2,10 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use axon_tests::axon_bin;
+use axon_tests::{axon, axon_bin, axon_in, Run};
 use serde_json::{json, Value as Json};
-
-/// The result of one run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn from_output(out: Output) -> Run {
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(
-            !run.stderr.contains("panicked") && !run.stderr.contains("internal error"),
-            "the CLI panicked: {}",
-            run.stderr
-        );
-        run
-    }
-
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success; stderr: {}", self.stderr);
-        self
-    }
-
-    /// Asserts a failure with exit status `code` whose stderr has every
-    /// fragment, in an `error: ` line.
-    fn fails(self, code: i32, fragments: &[&str]) -> Run {
-        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
-        assert!(self.stderr.contains("error: "), "stderr: {}", self.stderr);
-        for f in fragments {
-            assert!(self.stderr.contains(f), "stderr lacks {f:?}: {}", self.stderr);
-        }
-        self
-    }
-
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-}
-
-fn axon(db: &Path, args: &[&str]) -> Run {
-    let out = Command::new(axon_bin()).arg("--db").arg(db).args(args).stdin(Stdio::null()).output().expect("run axon");
-    Run::from_output(out)
-}
-
-fn axon_in(db: &Path, args: &[&str], input: &str) -> Run {
-    let mut child = Command::new(axon_bin())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn axon");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_string();
-    let feeder = std::thread::spawn(move || {
-        // The child may stop reading early (a bad line): ignore a broken pipe.
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().expect("wait for axon");
-    feeder.join().expect("feeder thread");
-    Run::from_output(out)
-}
 
 const SCHEMA: &str = r#"{"fields": {"title": {"type": "string"}, "year": {"type": "int"},
     "v": {"type": "vector", "dim": 4}}, "required": ["title"]}"#;

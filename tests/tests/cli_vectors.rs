@@ -1,78 +1,13 @@
 //! `axon import` (.fvecs) and `axon search` (one JSON vector, or a batch of
 //! .fvecs queries written as .ivecs), driven through the binary.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
-use axon_tests::axon_bin;
+use axon_tests::{axon, axon_in};
 use serde_json::{json, Value as Json};
 
 const DIM: usize = 8;
 const N: usize = 300;
-
-/// The result of one run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn from_output(out: Output) -> Run {
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(
-            !run.stderr.contains("panicked") && !run.stderr.contains("internal error"),
-            "the CLI panicked: {}",
-            run.stderr
-        );
-        run
-    }
-
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success; stderr: {}", self.stderr);
-        self
-    }
-
-    /// Asserts a failure with exit status `code` whose stderr has every
-    /// fragment, in an `error: ` line.
-    fn fails(self, code: i32, fragments: &[&str]) -> Run {
-        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
-        assert!(self.stderr.contains("error: "), "stderr: {}", self.stderr);
-        for f in fragments {
-            assert!(self.stderr.contains(f), "stderr lacks {f:?}: {}", self.stderr);
-        }
-        self
-    }
-
-    /// The stdout lines parsed as JSON.
-    fn hits(&self) -> Vec<Json> {
-        self.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect()
-    }
-}
-
-fn axon(db: &Path, args: &[&str]) -> Run {
-    let out = Command::new(axon_bin()).arg("--db").arg(db).args(args).stdin(Stdio::null()).output().expect("run axon");
-    Run::from_output(out)
-}
-
-fn axon_in(db: &Path, args: &[&str], input: &str) -> Run {
-    let mut child = Command::new(axon_bin())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn axon");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
-    Run::from_output(child.wait_with_output().expect("wait for axon"))
-}
 
 /// `n` deterministic vectors of dimension `dim` in [-1, 1) (a 64-bit LCG).
 fn vectors(seed: u64, n: usize, dim: usize) -> Vec<Vec<f32>> {
