@@ -20,6 +20,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::ops::Range;
 use std::sync::Mutex;
 
 use super::distance::{distance, dot, l2_squared, normalize, prefetch};
@@ -72,6 +73,20 @@ struct Query<'a> {
     v: &'a [f32],
     aug: Option<f32>,
 }
+
+/// The link candidates [`Hnsw::plan`] found for one node, per level.
+pub struct LinkPlan {
+    found: Vec<(usize, Vec<Scored>)>,
+}
+
+/// A parallel map supplied by the platform: `map(n, f)` returns
+/// `[f(0), ..., f(n - 1)]`, computed on as many threads as it likes.
+pub type ParallelMap<'a> = &'a dyn Fn(usize, &(dyn Fn(usize) -> LinkPlan + Sync)) -> Vec<LinkPlan>;
+
+/// Nodes a batch insert adds one at a time before it works in chunks.
+const BATCH_SEED: usize = 1024;
+/// Nodes whose links a batch insert finds together.
+const BATCH: usize = 256;
 
 /// Marks visited nodes; reset in O(1) by bumping the epoch.
 #[derive(Default)]
@@ -275,6 +290,50 @@ impl Hnsw {
     /// anything else is [`Error::InvalidArgument`] and changes nothing.
     pub fn insert(&mut self, vector: &[f32]) -> Result<u32> {
         self.check(vector, "vector")?;
+        let node = self.store(vector);
+        let plan = self.plan(node);
+        self.link(node, plan, &[]);
+        Ok(node)
+    }
+
+    /// Inserts many vectors, finding their links with `map`, which must
+    /// return `[f(0), f(1), ..., f(n - 1)]` for `map(n, f)`: a platform can
+    /// run the calls on several threads (finding links is most of the work
+    /// and only reads the graph), or in turn (`None`). Vectors are added in
+    /// chunks; a node's links are found in the graph as it was before its
+    /// chunk, plus, by brute force, the earlier nodes of its chunk. Returns
+    /// the new node numbers. All vectors are checked first: on an error
+    /// nothing is inserted.
+    pub fn insert_batch(&mut self, vectors: &[&[f32]], map: Option<ParallelMap<'_>>) -> Result<Range<u32>> {
+        for (i, v) in vectors.iter().enumerate() {
+            self.check(v, &format!("vector {i}"))?;
+        }
+        let first = self.len() as u32;
+        let mut rest = vectors;
+        // A small graph is built one node at a time, which also seeds it.
+        while !rest.is_empty() && self.len() < BATCH_SEED {
+            self.insert(rest[0])?;
+            rest = &rest[1..];
+        }
+        for chunk in rest.chunks(BATCH) {
+            let nodes: Vec<u32> = chunk.iter().map(|v| self.store(v)).collect();
+            let plans = {
+                let this = &*self;
+                let find = |i: usize| this.plan(nodes[i]);
+                match map {
+                    Some(map) => map(nodes.len(), &find),
+                    None => (0..nodes.len()).map(find).collect(),
+                }
+            };
+            for (i, plan) in plans.into_iter().enumerate() {
+                self.link(nodes[i], plan, &nodes[..i]);
+            }
+        }
+        Ok(first..self.len() as u32)
+    }
+
+    /// Adds a checked vector as a node without links; returns its number.
+    fn store(&mut self, vector: &[f32]) -> u32 {
         let v = self.prepare(vector);
         let node = self.upper.len() as u32;
         let level = self.random_level();
@@ -286,12 +345,19 @@ impl Hnsw {
         self.upper.push(vec![Vec::new(); level]);
         self.deleted.push(false);
         self.live += 1;
-        let Some(entry) = self.entry else {
-            self.entry = Some(node);
-            return Ok(node);
+        node
+    }
+
+    /// Finds the link candidates of a stored node in the graph as it is
+    /// (reads only).
+    pub fn plan(&self, node: u32) -> LinkPlan {
+        let mut found = Vec::new();
+        let Some(entry) = self.entry.filter(|&e| e != node) else {
+            return LinkPlan { found };
         };
+        let level = self.top_level(node);
         let top = self.top_level(entry);
-        let q = Query { v: &v, aug: self.augment(norm2) };
+        let q = self.node_query(node);
         let mut ep = Scored(self.dist(&q, entry), entry);
         for l in (level + 1..=top).rev() {
             ep = self.greedy(&q, ep, l);
@@ -300,18 +366,48 @@ impl Hnsw {
         for l in (0..=level.min(top)).rev() {
             // Deleted nodes stay link candidates: they keep the graph
             // connected until a compaction removes them.
-            let found = self.search_level(&q, &eps, self.params.ef_construction, l, None, false);
-            let chosen = self.select(&found, self.params.m);
-            self.set_links(node, l, chosen.iter().map(|s| s.1));
-            for s in &chosen {
-                self.link_back(s.1, node, l);
+            let f = self.search_level(&q, &eps, self.params.ef_construction, l, None, false);
+            eps.clone_from(&f);
+            found.push((l, f));
+        }
+        LinkPlan { found }
+    }
+
+    /// Links a stored node: chooses its neighbours on each level among the
+    /// plan's candidates and `peers` (nodes stored since the plan was made),
+    /// links back, and makes it the entry point if it reaches higher.
+    fn link(&mut self, node: u32, plan: LinkPlan, peers: &[u32]) {
+        let level = self.top_level(node);
+        let mut per_level: Vec<Vec<Scored>> = vec![Vec::new(); level + 1];
+        for (l, f) in plan.found {
+            per_level[l] = f;
+        }
+        {
+            let q = self.node_query(node);
+            for &p in peers {
+                let d = self.dist(&q, p);
+                for cands in per_level.iter_mut().take(self.top_level(p).min(level) + 1) {
+                    cands.push(Scored(d, p));
+                }
             }
-            eps = found;
         }
-        if level > top {
-            self.entry = Some(node);
+        let chosen: Vec<Vec<u32>> = per_level
+            .iter_mut()
+            .map(|cands| {
+                cands.sort_unstable();
+                self.select(cands, self.params.m).iter().map(|s| s.1).collect()
+            })
+            .collect();
+        for (l, ids) in chosen.iter().enumerate() {
+            self.set_links(node, l, ids.iter().copied());
+            for &n in ids {
+                self.link_back(n, node, l);
+            }
         }
-        Ok(node)
+        match self.entry {
+            Some(e) if self.top_level(e) >= level => {}
+            _ => self.entry = Some(node),
+        }
     }
 
     /// Adds `node` to `to`'s links on `level`, pruning with the heuristic
