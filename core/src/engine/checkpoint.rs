@@ -17,8 +17,7 @@ use std::sync::Arc;
 use super::open::write_superblock;
 use super::state::{Bytes, TreeVersion};
 use super::{lock, CkptState, Engine};
-use crate::btree::{Change, TreeWriter};
-use crate::catalog::prefix_end;
+use crate::btree::{Change, Cursor, TreeWriter};
 use crate::storage::PageId;
 use crate::superblock::Superblock;
 use crate::{freelist, wal, Result};
@@ -88,18 +87,14 @@ impl Engine {
         let mut changes: BTreeMap<&[u8], Change<'_>> = BTreeMap::new();
         let mut purged: Vec<Vec<u8>> = Vec::new();
         for prefix in frozen.purged.iter() {
-            let end = prefix_end(prefix);
-            let old = super::state::State {
-                tree: base.clone(),
-                frozen: None,
-                active: Default::default(),
-                catalog: Default::default(),
-                lsn: 0,
-            };
-            old.scan(pages, prefix, end.as_deref(), &mut |k, _| {
-                purged.push(k.to_vec());
-                Ok(true)
-            })?;
+            // Every key of the old tree under a purged prefix goes.
+            let mut cursor = Cursor::seek(pages, base.root, prefix)?;
+            while let Some(e) = cursor.next_entry()? {
+                if !e.key.starts_with(prefix) {
+                    break;
+                }
+                purged.push(e.key);
+            }
         }
         for k in &purged {
             changes.insert(k, Change::Delete);
