@@ -221,3 +221,50 @@ fn batch_inserts_reach_the_same_recall_serially_and_on_threads() {
     assert!(h.insert_batch(&bad, None).is_err());
     assert_eq!(h.len(), 0);
 }
+
+#[test]
+fn repair_reconnects_around_deleted_nodes() {
+    for metric in [Metric::L2, Metric::Cosine] {
+        let data = dataset(4000, 11);
+        let queries = dataset(100, 12);
+        let mut h = Hnsw::new(HnswParams::new(DIM, metric));
+        for v in &data {
+            h.insert(v).unwrap();
+        }
+        // Delete half, including (likely) the entry point's neighbourhood.
+        let mut live = vec![true; data.len()];
+        for (i, l) in live.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                h.delete(i as u32);
+                *l = false;
+            }
+        }
+        let rewritten = h.repair();
+        assert!(rewritten > 1000, "{metric:?}: only {rewritten} lists rewritten");
+        for n in (0..data.len() as u32).filter(|n| live[*n as usize]) {
+            assert!(
+                h.neighbours(n, 0).iter().all(|m| live[*m as usize]),
+                "{metric:?}: live node {n} still links to a deleted node"
+            );
+        }
+        let r = mean_recall(&h, metric, &data, &live, &queries, 100);
+        assert!(r >= 0.95, "{metric:?}: recall@10 {r} after deleting half and repairing");
+        // The repaired graph keeps accepting inserts.
+        let mut data = data;
+        for v in dataset(200, 13) {
+            h.insert(&v).unwrap();
+            data.push(v);
+            live.push(true);
+        }
+        let r = mean_recall(&h, metric, &data, &live, &queries, 100);
+        assert!(r >= 0.95, "{metric:?}: recall@10 {r} after inserting into the repaired graph");
+    }
+    // Everything deleted: repair leaves no entry point, and the graph starts over.
+    let mut h = Hnsw::new(HnswParams::new(2, Metric::L2));
+    h.insert(&[0.0, 1.0]).unwrap();
+    h.delete(0);
+    h.repair();
+    assert!(h.search(&[0.0, 1.0], 1, 10, None).unwrap().is_empty());
+    let n = h.insert(&[1.0, 0.0]).unwrap();
+    assert_eq!(h.search(&[1.0, 0.0], 1, 10, None).unwrap()[0].0, n);
+}

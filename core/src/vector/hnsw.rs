@@ -544,6 +544,50 @@ impl Hnsw {
         out
     }
 
+    /// Reconnects the graph around deleted nodes: every live node that links
+    /// to a deleted one gets new links chosen (with the same heuristic)
+    /// among its live links and the live neighbours of its deleted ones, and
+    /// the entry point moves to a live node. Afterwards no live node links
+    /// to a deleted one, so searches no longer route through them. Returns
+    /// the number of link lists rewritten.
+    pub fn repair(&mut self) -> usize {
+        let mut rewritten = 0;
+        for node in 0..self.len() as u32 {
+            if self.deleted[node as usize] {
+                continue;
+            }
+            for level in 0..=self.top_level(node) {
+                let links = self.neighbours(node, level);
+                if !links.iter().any(|&n| self.deleted[n as usize]) {
+                    continue;
+                }
+                let mut ids: Vec<u32> = Vec::new();
+                for &n in links {
+                    if self.deleted[n as usize] {
+                        ids.extend(self.neighbours(n, level).iter().filter(|&&m| !self.deleted[m as usize]));
+                    } else {
+                        ids.push(n);
+                    }
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                ids.retain(|&m| m != node);
+                let q = self.node_query(node);
+                let mut cands: Vec<Scored> = ids.iter().map(|&m| Scored(self.dist(&q, m), m)).collect();
+                cands.sort_unstable();
+                let chosen: Vec<u32> = self.select(&cands, self.max_links(level)).iter().map(|c| c.1).collect();
+                self.set_links(node, level, chosen.into_iter());
+                rewritten += 1;
+            }
+        }
+        if self.entry.is_some_and(|e| self.deleted[e as usize]) {
+            self.entry = (0..self.len() as u32)
+                .filter(|&n| !self.deleted[n as usize])
+                .max_by_key(|&n| (self.top_level(n), std::cmp::Reverse(n)));
+        }
+        rewritten
+    }
+
     /// Marks `node` deleted: it still routes searches but is never returned.
     /// Returns false if it was deleted already or does not exist.
     pub fn delete(&mut self, node: u32) -> bool {
