@@ -29,6 +29,14 @@ pub fn encode<T: Encode>(value: &T) -> Result<Vec<u8>> {
     bincode::encode_to_vec(value, config()).map_err(|e| Error::InvalidArgument(format!("cannot encode record: {e}")))
 }
 
+/// Encodes a record at the end of `out` (so a caller can put a header
+/// before it without copying the record again).
+pub fn encode_into<T: Encode>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    bincode::encode_into_std_write(value, out, config())
+        .map(|_| ())
+        .map_err(|e| Error::InvalidArgument(format!("cannot encode record: {e}")))
+}
+
 /// Decodes a record that must fill `bytes` exactly. `what` names the record
 /// in the error.
 pub fn decode<T: Decode<()>>(bytes: &[u8], what: &str) -> Result<T> {

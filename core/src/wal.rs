@@ -59,23 +59,34 @@ fn frame_crc(len: u32, lsn: u64, synced: u64, payload: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// Encodes one frame. `synced` is the newest LSN known durable now.
-pub fn encode_frame(lsn: u64, synced: u64, payload: &[u8]) -> Result<Vec<u8>> {
-    if payload.len() > MAX_PAYLOAD {
+/// Builds one frame whose payload `write` appends to the buffer it is
+/// given (right after the header, so the payload is written once).
+/// `synced` is the newest LSN known durable now.
+pub fn frame(lsn: u64, synced: u64, write: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<Vec<u8>> {
+    let mut f = vec![0u8; FRAME_HEADER];
+    write(&mut f)?;
+    let payload_len = f.len() - FRAME_HEADER;
+    if payload_len > MAX_PAYLOAD {
         return Err(Error::InvalidArgument(format!(
-            "a commit of {} bytes exceeds the {MAX_PAYLOAD}-byte limit",
-            payload.len()
+            "a commit of {payload_len} bytes exceeds the {MAX_PAYLOAD}-byte limit"
         )));
     }
-    let len = payload.len() as u32;
-    let mut f = Vec::with_capacity(FRAME_HEADER + payload.len());
-    f.extend_from_slice(&FRAME_MAGIC.to_le_bytes());
-    f.extend_from_slice(&len.to_le_bytes());
-    f.extend_from_slice(&lsn.to_le_bytes());
-    f.extend_from_slice(&synced.to_le_bytes());
-    f.extend_from_slice(&frame_crc(len, lsn, synced, payload).to_le_bytes());
-    f.extend_from_slice(payload);
+    let len = payload_len as u32;
+    let crc = frame_crc(len, lsn, synced, &f[FRAME_HEADER..]);
+    f[0..4].copy_from_slice(&FRAME_MAGIC.to_le_bytes());
+    f[4..8].copy_from_slice(&len.to_le_bytes());
+    f[8..16].copy_from_slice(&lsn.to_le_bytes());
+    f[16..24].copy_from_slice(&synced.to_le_bytes());
+    f[24..28].copy_from_slice(&crc.to_le_bytes());
     Ok(f)
+}
+
+/// Builds one frame around an already encoded payload.
+pub fn encode_frame(lsn: u64, synced: u64, payload: &[u8]) -> Result<Vec<u8>> {
+    frame(lsn, synced, |f| {
+        f.extend_from_slice(payload);
+        Ok(())
+    })
 }
 
 /// A valid frame read back.

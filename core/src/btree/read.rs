@@ -101,7 +101,9 @@ pub fn read_value(pages: &dyn PageStore, val: &ValRef) -> Result<Vec<u8>> {
         ValRef::Overflow { len, first } => {
             let ps = pages.page_size();
             let per = ps - OVERFLOW_HEADER;
-            if *len > (1u64 << 32) {
+            // A length is only believed if the file could hold it: damage
+            // must not turn into a huge allocation.
+            if *len > (1u64 << 32) || len.div_ceil(per as u64) > pages.page_count()? {
                 return Err(Error::corrupt(format!("overflow value at page {first} claims {len} bytes")));
             }
             let mut out = Vec::with_capacity(*len as usize);

@@ -64,7 +64,7 @@ impl Engine {
         }
         let lsn = w.state.lsn + 1;
         let synced = sh.synced_lsn.load(Ordering::Acquire);
-        let frame = wal::encode_frame(lsn, synced, &codec::encode(&ops)?)?;
+        let frame = wal::frame(lsn, synced, |f| codec::encode_into(&ops, f))?;
         let next = Arc::new(apply(&w.state, &ops, lsn)?);
         let seg = w.wal.active;
         if let Err(e) = sh.logs[seg].append(&frame) {
