@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use axon_core::model::Metric;
 use axon_core::vector::distance::l2_squared;
-use axon_core::vector::hnsw::{Hnsw, HnswParams, LinkPlan};
+use axon_core::vector::hnsw::{Hnsw, HnswParams};
 use serde_json::json;
 
 use crate::data::Rng;
@@ -222,7 +222,7 @@ pub fn run(ctx: &Ctx) {
 
     // The same graph built with `insert_batch`, finding links on every core.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let map = threaded_map(threads);
+    let map = axon::parallel::threaded_map(threads);
     let refs: Vec<&[f32]> = base.chunks_exact(dim).collect();
     let mut hb = Hnsw::new(params);
     let t = Instant::now();
@@ -277,22 +277,4 @@ pub fn run(ctx: &Ctx) {
                "rows": rows.iter().map(|r| json!({"ef": r.0, "recall": r.1, "qps": r.2})).collect::<Vec<_>>(),
                "at_recall": targets}),
     );
-}
-
-/// A parallel map over `threads` scoped threads, for `Hnsw::insert_batch`.
-fn threaded_map(threads: usize) -> impl Fn(usize, &(dyn Fn(usize) -> LinkPlan + Sync)) -> Vec<LinkPlan> {
-    move |n, f| {
-        let mut out: Vec<Option<LinkPlan>> = (0..n).map(|_| None).collect();
-        std::thread::scope(|s| {
-            let per = n.div_ceil(threads).max(1);
-            for (t, slots) in out.chunks_mut(per).enumerate() {
-                s.spawn(move || {
-                    for (j, slot) in slots.iter_mut().enumerate() {
-                        *slot = Some(f(t * per + j));
-                    }
-                });
-            }
-        });
-        out.into_iter().map(|p| p.expect("every plan computed")).collect()
-    }
 }

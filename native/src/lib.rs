@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod parallel;
 pub mod store;
 
 pub use axon_core::{BatchOp, DbSnapshot, Document, Durability, Filter, Schema, Value, WriteBatch};
