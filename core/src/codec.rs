@@ -14,8 +14,9 @@ use bincode::{Decode, Encode};
 use crate::{Error, Result};
 
 /// Version of the on-disk format, stored in the superblock and in every log
-/// segment header. Bump it on any change to the bytes.
-pub const FORMAT_VERSION: u32 = 1;
+/// segment header. Bump it on any change to the bytes (2: HNSW parameters
+/// in vector fields, vector-index records).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Largest record the decoder accepts; a length above it is damage, not data.
 const LIMIT: usize = 1 << 30;

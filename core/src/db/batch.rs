@@ -202,6 +202,7 @@ pub(crate) fn resolve(
                 };
                 ops.push(KvOp::Purge { prefix: doc_prefix(info.id).to_vec() });
                 ops.push(KvOp::Purge { prefix: index::collection_prefix(info.id).to_vec() });
+                ops.push(KvOp::Purge { prefix: super::vectors::collection_prefix(info.id).to_vec() });
                 ops.push(KvOp::Delete { key: count_key(info.id).to_vec() });
                 deltas.remove(&info.id);
                 existed.push(true);

@@ -1,26 +1,33 @@
 //! Collections of schema-checked documents on top of the engine.
 
 pub mod batch;
+pub mod hybrid;
 pub mod index;
 mod read;
 pub mod search;
+pub mod vectors;
 mod verify;
 
 use serde_json::Value as Json;
 
 pub use batch::{check_collection_name, BatchOp, BatchOutcome, WriteBatch};
+pub use hybrid::{SearchOptions, SearchPlan};
 pub use read::DbSnapshot;
+pub use vectors::SharedParallelMap;
 
 use crate::engine::{Engine, EngineOptions, EngineStats, VerifyReport};
 use crate::model::{Document, Schema};
 use crate::storage::Storage;
 use crate::Result;
+use std::sync::Arc;
+use vectors::VectorIndexes;
 
 /// An open database. Cheap to clone; clones share one engine. `Send + Sync`:
 /// many threads may read while one at a time writes.
 #[derive(Clone)]
 pub struct Db {
     engine: Engine,
+    vectors: Arc<VectorIndexes>,
 }
 
 /// Settings of an open database.
@@ -29,7 +36,17 @@ pub type DbOptions = EngineOptions;
 impl Db {
     /// Opens or creates the database in `storage`, recovering from the WAL.
     pub fn open(storage: Storage, options: DbOptions) -> Result<Db> {
-        Ok(Db { engine: Engine::open(storage, options)? })
+        let engine = Engine::open(storage, options)?;
+        let vectors = Arc::new(VectorIndexes::default());
+        let hook = vectors.clone();
+        engine.set_freeze_hook(Arc::new(move |view| hook.freeze(view)));
+        Ok(Db { engine, vectors })
+    }
+
+    /// Lets bulk inserts into vector indexes find links on several threads
+    /// (a platform without threads leaves this unset).
+    pub fn set_parallel_map(&self, map: SharedParallelMap) {
+        self.vectors.set_parallel_map(map);
     }
 
     /// The engine underneath.
@@ -49,7 +66,12 @@ impl Db {
         // the lock only if the catalog has changed since.
         let catalog = self.engine.snapshot().view().state.catalog.clone();
         let prepared = batch::prepare(&catalog, batch);
-        let (lsn, existed) = self.engine.commit(|view| batch::resolve(view, batch, &catalog, prepared))?;
+        let (lsn, existed) = self.engine.commit(|view| {
+            let (ops, existed) = batch::resolve(view, batch, &catalog, prepared)?;
+            // Valid: the vector graphs follow, in commit order.
+            self.vectors.apply(&view.state.catalog, &ops);
+            Ok((ops, existed))
+        })?;
         Ok(BatchOutcome { lsn, existed })
     }
 
@@ -128,6 +150,7 @@ impl Db {
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = self.engine.verify()?;
         verify::documents(&self.snapshot(), &mut report)?;
+        verify::vector_indexes(self, &mut report)?;
         Ok(report)
     }
 }

@@ -1,6 +1,5 @@
 //! Exact vector search over a snapshot: the brute-force side of the hybrid
-//! planner, used when a filter leaves few candidates (and, until the HNSW
-//! index is wired to collections, always).
+//! planner (see `hybrid.rs`), used when a filter leaves few candidates.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -8,7 +7,7 @@ use std::collections::BinaryHeap;
 use serde_json::Value as Json;
 
 use super::read::DbSnapshot;
-use crate::model::{Document, Metric, Value};
+use crate::model::{Document, Metric, Schema, Value};
 use crate::vector::distance::{distance, normalize};
 use crate::{Error, Result};
 
@@ -24,6 +23,26 @@ pub struct SearchHit {
     /// closer): `1 - cosine similarity`, squared Euclidean distance, or the
     /// negated inner product.
     pub distance: f32,
+}
+
+/// Checks a query against a schema: the vector field it names (or the only
+/// one), `k` within `1..=MAX_K`, the vector's dimension and finiteness.
+/// Returns the field's `(name, dimension, metric)`.
+pub fn check_query(schema: &Schema, field: Option<&str>, vector: &[f32], k: usize) -> Result<(String, usize, Metric)> {
+    let (name, dim, metric) = schema.vector_field(field)?;
+    if k == 0 || k > MAX_K {
+        return Err(Error::InvalidArgument(format!("k must be between 1 and {MAX_K}, not {k}")));
+    }
+    if vector.len() != dim {
+        return Err(Error::InvalidArgument(format!(
+            "query vector has {} numbers, field {name:?} has dimension {dim}",
+            vector.len()
+        )));
+    }
+    if let Some(i) = vector.iter().position(|x| !x.is_finite()) {
+        return Err(Error::InvalidArgument(format!("query vector: value at index {i} is not a finite number")));
+    }
+    Ok((name, dim, metric))
 }
 
 struct Ranked(f32, Document);
@@ -59,19 +78,7 @@ impl DbSnapshot {
         filter: Option<&Json>,
     ) -> Result<Vec<SearchHit>> {
         let info = self.info(collection)?;
-        let (name, dim, metric) = info.schema.vector_field(field)?;
-        if k == 0 || k > MAX_K {
-            return Err(Error::InvalidArgument(format!("k must be between 1 and {MAX_K}, not {k}")));
-        }
-        if vector.len() != dim {
-            return Err(Error::InvalidArgument(format!(
-                "query vector has {} numbers, field {name:?} has dimension {dim}",
-                vector.len()
-            )));
-        }
-        if let Some(i) = vector.iter().position(|x| !x.is_finite()) {
-            return Err(Error::InvalidArgument(format!("query vector: value at index {i} is not a finite number")));
-        }
+        let (name, dim, metric) = check_query(&info.schema, field, vector, k)?;
         let mut q = vector.to_vec();
         if metric == Metric::Cosine {
             normalize(&mut q);

@@ -1,6 +1,8 @@
 //! Checkpoints: freeze, merge into the tree copy-on-write, switch superblock.
 //!
-//! 1. Freeze (write lock held briefly): sync the active WAL segment; if the
+//! 1. Freeze (write lock held briefly): ask the freeze hook for derived
+//!    records as of this LSN (they join the frozen layer, not the WAL);
+//!    sync the active WAL segment; if the
 //!    other segment holds nothing the durable checkpoint lacks, reset it and
 //!    make it active; move the active layer to the frozen slot.
 //! 2. Build (no write lock): merge the frozen layer into the tree on pages
@@ -16,7 +18,7 @@ use std::sync::Arc;
 
 use super::open::write_superblock;
 use super::state::{Bytes, TreeVersion};
-use super::{lock, CkptState, Engine};
+use super::{lock, CkptState, Engine, KvOp, View};
 use crate::btree::{Change, Cursor, TreeWriter};
 use crate::storage::PageId;
 use crate::superblock::Superblock;
@@ -57,6 +59,13 @@ impl Engine {
             if w.state.active.is_empty() {
                 return Ok(false);
             }
+            // Derived records (the vector graphs) as of this LSN; they go
+            // into the frozen layer without passing through the WAL.
+            let hook = sh.freeze_hook.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let derived = match hook {
+                Some(h) => h(&View { state: &w.state, pages: &*sh.pages })?,
+                None => Vec::new(),
+            };
             let cur = w.wal.active;
             let other = 1 - cur;
             sh.logs[cur].sync()?;
@@ -72,7 +81,18 @@ impl Engine {
             }
             w.wal.since_checkpoint = 0;
             let mut s = (*w.state).clone();
-            let frozen = std::mem::take(&mut s.active);
+            let mut frozen = std::mem::take(&mut s.active);
+            for op in derived {
+                match op {
+                    KvOp::Put { key, value } => {
+                        frozen.map.insert(Bytes::from(key), Some(Bytes::from(value)));
+                    }
+                    KvOp::Delete { key } => {
+                        frozen.map.insert(Bytes::from(key), None);
+                    }
+                    KvOp::Purge { prefix } => frozen.purge(&prefix),
+                }
+            }
             s.frozen = Some(frozen.clone());
             let s = Arc::new(s);
             if self.snapshot().state.lsn == s.lsn {

@@ -61,6 +61,14 @@ pub type CheckpointHook = Arc<dyn Fn() + Send + Sync>;
 /// has no clock, so how long to wait is the platform's choice.
 pub type GroupCommitWait = Arc<dyn Fn(&dyn Fn() -> bool) + Send + Sync>;
 
+/// Called at the start of every checkpoint, with the writer lock held and a
+/// view of the newest state: returns records *derived* from the data (such
+/// as a vector graph) as of that state's LSN. They are written by that
+/// checkpoint without passing through the WAL, so after a crash they
+/// describe the checkpointed data exactly and the WAL tail is newer than
+/// them. An error fails the checkpoint (and poisons the handle).
+pub type FreezeHook = Arc<dyn Fn(&View<'_>) -> Result<Vec<KvOp>> + Send + Sync>;
+
 /// Engine settings.
 #[derive(Clone)]
 pub struct EngineOptions {
@@ -151,6 +159,7 @@ struct Shared {
     /// Recent peak of `in_commit`, lowered by one per group sync: how many
     /// commits a group sync can expect to gather.
     peak_committers: AtomicUsize,
+    freeze_hook: RwLock<Option<FreezeHook>>,
 }
 
 /// A handle to an open engine; clones share it.
@@ -242,6 +251,11 @@ impl Engine {
             wal_bytes: w.wal.since_checkpoint,
             page_size: self.shared.pages.page_size(),
         })
+    }
+
+    /// Installs the hook every later checkpoint calls (see [`FreezeHook`]).
+    pub fn set_freeze_hook(&self, hook: FreezeHook) {
+        *self.shared.freeze_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
     }
 
     fn check_poison(&self) -> Result<()> {

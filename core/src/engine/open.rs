@@ -173,6 +173,7 @@ impl Engine {
             appended_lsn: AtomicU64::new(lsn),
             synced_lsn: AtomicU64::new(lsn),
             peak_committers: AtomicUsize::new(0),
+            freeze_hook: RwLock::new(None),
         };
         Ok(Engine { shared: Arc::new(shared) })
     }

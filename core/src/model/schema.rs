@@ -54,6 +54,15 @@ impl Metric {
     }
 }
 
+/// Default HNSW links per node of a vector field.
+pub const DEFAULT_M: u32 = 16;
+/// Default HNSW candidate list size while inserting.
+pub const DEFAULT_EF_CONSTRUCTION: u32 = 200;
+/// Largest `m` a schema accepts.
+pub const MAX_M: u32 = 128;
+/// Largest `ef_construction` a schema accepts.
+pub const MAX_EF_CONSTRUCTION: u32 = 4096;
+
 /// The type of a declared field.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub enum FieldType {
@@ -73,6 +82,10 @@ pub enum FieldType {
         dim: u32,
         /// Distance metric for similarity search.
         metric: Metric,
+        /// HNSW links per node (twice as many on level 0); JSON `"m"`.
+        m: u32,
+        /// HNSW candidate list size while inserting; JSON `"ef_construction"`.
+        ef_construction: u32,
     },
     /// Fixed-shape `f32` matrix, stored row-major.
     Matrix {
@@ -186,7 +199,7 @@ fn parse_field(name: &str, v: &Json) -> Result<FieldDef> {
             }
         }
         "vector" => {
-            check_keys(obj, &["type", "index", "dim", "metric"], &what)?;
+            check_keys(obj, &["type", "index", "dim", "metric", "m", "ef_construction"], &what)?;
             let dim = get_u32(obj, "dim", name)?;
             if !(1..=MAX_VECTOR_DIM).contains(&dim) {
                 return Err(bad(format!(
@@ -201,7 +214,23 @@ fn parse_field(name: &str, v: &Json) -> Result<FieldDef> {
                     ))
                 })?,
             };
-            FieldType::Vector { dim, metric }
+            let m = match obj.get("m") {
+                None => DEFAULT_M,
+                Some(_) => get_u32(obj, "m", name)?,
+            };
+            if !(2..=MAX_M).contains(&m) {
+                return Err(bad(format!("field {name:?}: \"m\" must be between 2 and {MAX_M}, got {m}")));
+            }
+            let ef_construction = match obj.get("ef_construction") {
+                None => DEFAULT_EF_CONSTRUCTION,
+                Some(_) => get_u32(obj, "ef_construction", name)?,
+            };
+            if !(m..=MAX_EF_CONSTRUCTION).contains(&ef_construction) {
+                return Err(bad(format!(
+                    "field {name:?}: \"ef_construction\" must be between m ({m}) and {MAX_EF_CONSTRUCTION}, got {ef_construction}"
+                )));
+            }
+            FieldType::Vector { dim, metric, m, ef_construction }
         }
         "matrix" => {
             check_keys(obj, &["type", "index", "rows", "cols"], &what)?;
@@ -282,9 +311,15 @@ impl Schema {
             let mut f = Map::new();
             f.insert("type".into(), json!(def.ty.name()));
             match &def.ty {
-                FieldType::Vector { dim, metric } => {
+                FieldType::Vector { dim, metric, m, ef_construction } => {
                     f.insert("dim".into(), json!(dim));
                     f.insert("metric".into(), json!(metric.name()));
+                    if *m != DEFAULT_M {
+                        f.insert("m".into(), json!(m));
+                    }
+                    if *ef_construction != DEFAULT_EF_CONSTRUCTION {
+                        f.insert("ef_construction".into(), json!(ef_construction));
+                    }
                 }
                 FieldType::Matrix { rows, cols } => {
                     f.insert("rows".into(), json!(rows));
@@ -311,13 +346,13 @@ impl Schema {
         let bad = |msg: String| Err(crate::Error::InvalidArgument(msg));
         if let Some(name) = field {
             return match self.field(name).map(|f| &f.ty) {
-                Some(FieldType::Vector { dim, metric }) => Ok((name.to_string(), *dim as usize, *metric)),
+                Some(FieldType::Vector { dim, metric, .. }) => Ok((name.to_string(), *dim as usize, *metric)),
                 Some(_) => bad(format!("field {name:?} is not a vector field")),
                 None => bad(format!("unknown field {name:?}")),
             };
         }
         let mut vectors = self.fields.iter().filter_map(|(n, f)| match f.ty {
-            FieldType::Vector { dim, metric } => Some((n.clone(), dim as usize, metric)),
+            FieldType::Vector { dim, metric, .. } => Some((n.clone(), dim as usize, metric)),
             _ => None,
         });
         match (vectors.next(), vectors.next()) {
@@ -360,9 +395,18 @@ mod tests {
         assert_eq!(s.field("price").unwrap().ty, FieldType::Float);
         assert_eq!(s.field("ok").unwrap().ty, FieldType::Bool);
         assert_eq!(s.field("tags").unwrap().ty, FieldType::StringArray);
-        assert_eq!(s.field("v").unwrap().ty, FieldType::Vector { dim: 384, metric: Metric::Cosine });
-        assert_eq!(s.field("w").unwrap().ty, FieldType::Vector { dim: 2, metric: Metric::L2 });
-        assert_eq!(s.field("d").unwrap().ty, FieldType::Vector { dim: 3, metric: Metric::Dot });
+        assert_eq!(
+            s.field("v").unwrap().ty,
+            FieldType::Vector { dim: 384, metric: Metric::Cosine, m: 16, ef_construction: 200 }
+        );
+        assert_eq!(
+            s.field("w").unwrap().ty,
+            FieldType::Vector { dim: 2, metric: Metric::L2, m: 16, ef_construction: 200 }
+        );
+        assert_eq!(
+            s.field("d").unwrap().ty,
+            FieldType::Vector { dim: 3, metric: Metric::Dot, m: 16, ef_construction: 200 }
+        );
         assert_eq!(s.field("m").unwrap().ty, FieldType::Matrix { rows: 4, cols: 4 });
         assert_eq!(s.field("raw").unwrap().ty, FieldType::Bytes);
         assert!(s.field("nope").is_none());
@@ -375,10 +419,31 @@ mod tests {
         let s = Schema::parse(r#"{"fields": {"v": {"type": "vector", "dim": 3}}}"#).unwrap();
         assert!(s.required.is_empty());
         assert!(!s.allow_extra);
-        assert_eq!(s.field("v").unwrap().ty, FieldType::Vector { dim: 3, metric: Metric::Cosine });
+        assert_eq!(
+            s.field("v").unwrap().ty,
+            FieldType::Vector { dim: 3, metric: Metric::Cosine, m: 16, ef_construction: 200 }
+        );
         let s = Schema::parse(r#"{"fields": {}, "allow_extra": true}"#).unwrap();
         assert!(s.allow_extra);
         assert!(s.fields.is_empty());
+    }
+
+    #[test]
+    fn graph_parameters() {
+        let s = Schema::parse(r#"{"fields": {"v": {"type": "vector", "dim": 3, "m": 8, "ef_construction": 100}}}"#)
+            .unwrap();
+        assert_eq!(
+            s.field("v").unwrap().ty,
+            FieldType::Vector { dim: 3, metric: Metric::Cosine, m: 8, ef_construction: 100 }
+        );
+        assert_eq!(Schema::from_json(&s.to_json()).unwrap(), s);
+        assert_eq!(s.to_json()["fields"]["v"]["m"], 8);
+        for bad in
+            [r#""m": 1"#, r#""m": 1000"#, r#""ef_construction": 4"#, r#""ef_construction": 100000"#, r#""m": "x""#]
+        {
+            let text = format!(r#"{{"fields": {{"v": {{"type": "vector", "dim": 3, {bad}}}}}}}"#);
+            assert!(matches!(Schema::parse(&text), Err(Error::InvalidSchema(_))), "{bad}");
+        }
     }
 
     #[test]

@@ -211,7 +211,7 @@ fn check_import_field(
     let bad = |msg: String| Err(CliError::failed(format!("collection {collection:?}: {msg}")));
     match schema.field(field).map(|f| &f.ty) {
         None => bad(format!("no field {field:?} (import needs a vector field of dimension {dim}; see --field)")),
-        Some(FieldType::Vector { dim: have, metric: m }) => {
+        Some(FieldType::Vector { dim: have, metric: m, .. }) => {
             if *have as usize != dim {
                 bad(format!("field {field:?} has dimension {have}, the file's vectors have dimension {dim}"))
             } else if let Some(want) = metric.filter(|want| want != m) {

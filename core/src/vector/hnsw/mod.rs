@@ -23,6 +23,10 @@ use std::collections::BinaryHeap;
 use std::ops::Range;
 use std::sync::Mutex;
 
+mod persist;
+
+pub use persist::{GraphMeta, NODE_CHUNK};
+
 use super::distance::{distance, dot, l2_squared, normalize, prefetch};
 use crate::model::Metric;
 use crate::{Error, Result};
@@ -137,6 +141,9 @@ pub struct Hnsw {
     entry: Option<u32>,
     rng: u64,
     visited: Mutex<Vec<Visited>>,
+    /// Chunks of [`NODE_CHUNK`] nodes whose links or deleted marks changed
+    /// since [`Hnsw::take_dirty`] last ran (one bit each).
+    dirty: Vec<u64>,
 }
 
 impl Hnsw {
@@ -156,6 +163,7 @@ impl Hnsw {
             entry: None,
             rng: params.seed | 1,
             visited: Mutex::new(Vec::new()),
+            dirty: Vec::new(),
         }
     }
 
@@ -206,6 +214,7 @@ impl Hnsw {
 
     /// Replaces the neighbours of `node` on `level` (at most `max_links`).
     fn set_links(&mut self, node: u32, level: usize, links: impl ExactSizeIterator<Item = u32>) {
+        self.touch(node);
         if level == 0 {
             let stride = 1 + 2 * self.params.m;
             let base = node as usize * stride;
@@ -217,6 +226,35 @@ impl Hnsw {
         } else {
             self.upper[node as usize][level - 1] = links.collect();
         }
+    }
+
+    /// Marks the chunk holding `node` as changed.
+    fn touch(&mut self, node: u32) {
+        let chunk = node as usize / NODE_CHUNK;
+        let (word, bit) = (chunk / 64, chunk % 64);
+        if self.dirty.len() <= word {
+            self.dirty.resize(word + 1, 0);
+        }
+        self.dirty[word] |= 1 << bit;
+    }
+
+    /// The chunks (of [`NODE_CHUNK`] nodes) whose links, deleted marks or
+    /// membership changed since the last call, ascending; clears the marks.
+    pub fn take_dirty(&mut self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (w, bits) in std::mem::take(&mut self.dirty).into_iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                out.push((w * 64) as u32 + b.trailing_zeros());
+                b &= b - 1;
+            }
+        }
+        out
+    }
+
+    /// The number of deleted nodes.
+    pub fn deleted_count(&self) -> usize {
+        self.len() - self.live
     }
 
     /// The top level of `node`.
@@ -263,7 +301,9 @@ impl Hnsw {
         }
     }
 
-    fn prepare(&self, v: &[f32]) -> Vec<f32> {
+    /// `v` as the graph stores it: unit length under `Cosine` (zero stays
+    /// zero), unchanged otherwise.
+    pub fn prepare(&self, v: &[f32]) -> Vec<f32> {
         let mut v = v.to_vec();
         if self.params.metric == Metric::Cosine && !normalize(&mut v) {
             v.fill(0.0); // a zero vector: distance 1 to every unit vector
@@ -345,6 +385,7 @@ impl Hnsw {
         self.upper.push(vec![Vec::new(); level]);
         self.deleted.push(false);
         self.live += 1;
+        self.touch(node);
         node
     }
 
@@ -419,6 +460,7 @@ impl Hnsw {
             return;
         }
         if list.len() < max {
+            self.touch(to);
             if level == 0 {
                 let base = to as usize * (1 + 2 * self.params.m);
                 let n = self.links0[base] as usize;
@@ -595,6 +637,7 @@ impl Hnsw {
             Some(d) if !*d => {
                 *d = true;
                 self.live -= 1;
+                self.touch(node);
                 true
             }
             _ => false,

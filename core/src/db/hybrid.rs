@@ -1,0 +1,226 @@
+//! The query planner for `search(vector, k, filter, ef)`.
+//!
+//! * No filter: an HNSW search of the field's graph with `ef` (at least `k`).
+//! * A filter: estimate how many documents match (the smallest count of a
+//!   secondary index a predicate can use, else a sample of graph nodes). If
+//!   that is at most `max(256, sqrt(2 · ef · live))`, where scoring every
+//!   match costs about as much as the traversal would, score the matches
+//!   exactly (brute force through the index or a scan). Otherwise run a
+//!   filtered traversal: it walks through nodes the filter rejects without
+//!   returning them, and goes on until it holds `ef` matching nodes or has
+//!   seen every reachable one.
+//! * Every hit is checked against the search's snapshot (the document is
+//!   there and holds the node's vector), so a search never returns a
+//!   version it cannot see. If the graph yields fewer than `k` hits, the
+//!   search falls back to the exact plan, so it returns `min(k, matches)`
+//!   hits whenever the data has them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+
+use super::search::{check_query, SearchHit};
+use super::vectors::{read, vector_fields, FieldIndex};
+use super::{index, Db, DbSnapshot};
+use crate::catalog::{doc_key, CollectionInfo};
+use crate::engine::View;
+use crate::filter::Filter;
+use crate::model::{Document, Value};
+use crate::{codec, Error, Result};
+
+/// `ef` of a search that names none.
+pub const DEFAULT_EF: usize = 64;
+/// Largest `ef` a search accepts.
+pub const MAX_EF: usize = 100_000;
+/// Graph nodes a selectivity estimate samples.
+const SAMPLE: usize = 256;
+
+/// How to run a search, beyond the query itself.
+#[derive(Debug, Clone, Default)]
+pub struct SearchOptions {
+    /// The vector field (the collection's only one when `None`).
+    pub field: Option<String>,
+    /// A filter on the documents (the same language as scans).
+    pub filter: Option<Json>,
+    /// Candidate list size of the graph search (default [`DEFAULT_EF`],
+    /// raised to `k`): larger is slower and finds more of the true nearest.
+    pub ef: Option<usize>,
+    /// Score every matching document instead of using the graph.
+    pub exact: bool,
+}
+
+/// How a search ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchPlan {
+    /// Every matching document was scored.
+    Exact {
+        /// Why: `"requested"`, `"few matches"` or `"fallback"` (the graph gave
+        /// fewer than `k` hits).
+        reason: &'static str,
+    },
+    /// HNSW search.
+    Graph {
+        /// The `ef` used.
+        ef: usize,
+    },
+    /// HNSW search walking through the nodes the filter rejects.
+    FilteredGraph {
+        /// The `ef` used.
+        ef: usize,
+        /// Estimated matching documents.
+        estimate: usize,
+    },
+}
+
+/// A document of the snapshot, by id.
+fn fetch(view: &View<'_>, coll: u32, id: &str) -> Result<Option<Document>> {
+    match view.get(&doc_key(coll, id))? {
+        Some(b) => Ok(Some(codec::decode(&b, "document")?)),
+        None => Ok(None),
+    }
+}
+
+/// Whether `doc` is the version `node` stands for.
+fn current(index: &FieldIndex, node: u32, doc: &Document, field: &str) -> bool {
+    matches!(doc.get(field), Some(Value::Vector(v)) if index.holds(node, v))
+}
+
+/// Estimated documents matching `filter`: an index count if one is at most
+/// `limit`, else a sample of the graph's live nodes.
+fn estimate(
+    snap: &DbSnapshot,
+    info: &CollectionInfo,
+    filter: &Filter,
+    g: &FieldIndex,
+    limit: usize,
+    field: &str,
+) -> Result<usize> {
+    let view = snap.snapshot().view();
+    for plan in index::plans(info.id, &info.schema, filter) {
+        let n = index::count(&view, &plan, limit + 1)?;
+        if n <= limit {
+            return Ok(n);
+        }
+    }
+    let total = g.graph.len();
+    let live = g.live();
+    if live == 0 {
+        return Ok(0);
+    }
+    let (mut seen, mut hits) = (0usize, 0usize);
+    let step = (total / SAMPLE).max(1);
+    let mut node = 0;
+    while node < total && seen < SAMPLE {
+        if !g.graph.is_deleted(node as u32) {
+            if let Some(doc) = fetch(&view, info.id, g.id(node as u32))? {
+                if current(g, node as u32, &doc, field) {
+                    seen += 1;
+                    hits += filter.matches(&doc) as usize;
+                }
+            }
+        }
+        node += step;
+    }
+    // Half a hit when none: a rare filter is still estimated above zero.
+    Ok(((hits as f64).max(0.5) / seen.max(1) as f64 * live as f64) as usize)
+}
+
+impl Db {
+    /// The `k` documents nearest to `vector` among those matching the
+    /// filter, nearest first, with their distances (see [`SearchHit`]).
+    /// Approximate unless `exact` is set or the planner chooses to score
+    /// every match; returns `min(k, matching documents with the field)`.
+    pub fn search(&self, collection: &str, vector: &[f32], k: usize, opts: &SearchOptions) -> Result<Vec<SearchHit>> {
+        Ok(self.search_explain(collection, vector, k, opts)?.0)
+    }
+
+    /// [`Db::search`], also telling how it ran.
+    pub fn search_explain(
+        &self,
+        collection: &str,
+        vector: &[f32],
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<(Vec<SearchHit>, SearchPlan)> {
+        let snap = self.snapshot();
+        let info = snap.info(collection)?;
+        let (name, _, _) = check_query(&info.schema, opts.field.as_deref(), vector, k)?;
+        let filter = match &opts.filter {
+            Some(f) => Some(Filter::parse(&info.schema, f)?).filter(|f| !matches!(f, Filter::All)),
+            None => None,
+        };
+        if let Some(ef) = opts.ef {
+            if ef == 0 || ef > MAX_EF {
+                return Err(Error::InvalidArgument(format!("ef must be between 1 and {MAX_EF}, not {ef}")));
+            }
+        }
+        let exact = |reason| {
+            let hits = snap.search_exact(collection, Some(&name), vector, k, opts.filter.as_ref())?;
+            Ok((hits, SearchPlan::Exact { reason }))
+        };
+        if opts.exact {
+            return exact("requested");
+        }
+        let field = vector_fields(&info.schema)
+            .into_iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| Error::corrupt(format!("vector field {name:?} missing from its schema")))?;
+        let shared = self.vectors.index(&self.engine, &info, &field)?;
+        let g = read(&shared);
+        let ef = opts.ef.unwrap_or(DEFAULT_EF).max(k);
+        let view = snap.snapshot().view();
+        let accepted: RefCell<HashMap<u32, Document>> = RefCell::new(HashMap::new());
+        let failure: RefCell<Option<Error>> = RefCell::new(None);
+        let (found, plan) = match &filter {
+            None => (g.graph.search(vector, ef, ef, None)?, SearchPlan::Graph { ef }),
+            Some(f) => {
+                let limit = ((2.0 * ef as f64 * g.live() as f64).sqrt() as usize).max(256);
+                let estimate = estimate(&snap, &info, f, &g, limit, &name)?;
+                if estimate <= limit {
+                    drop(g);
+                    return exact("few matches");
+                }
+                let accept = |node: u32| match fetch(&view, info.id, g.id(node)) {
+                    Ok(Some(doc)) if current(&g, node, &doc, &name) && f.matches(&doc) => {
+                        accepted.borrow_mut().insert(node, doc);
+                        true
+                    }
+                    Ok(_) => false,
+                    Err(e) => {
+                        failure.borrow_mut().get_or_insert(e);
+                        false
+                    }
+                };
+                (g.graph.search(vector, ef, ef, Some(&accept))?, SearchPlan::FilteredGraph { ef, estimate })
+            }
+        };
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        let mut accepted = accepted.into_inner();
+        let mut hits = Vec::with_capacity(k);
+        for (node, distance) in found {
+            if hits.len() == k {
+                break;
+            }
+            let doc = match accepted.remove(&node) {
+                Some(doc) => doc,
+                None => match fetch(&view, info.id, g.id(node))? {
+                    Some(doc) if current(&g, node, &doc, &name) => doc,
+                    _ => continue,
+                },
+            };
+            hits.push(SearchHit { doc, distance });
+        }
+        let live = g.live();
+        drop(g);
+        if hits.len() < if filter.is_some() { k } else { k.min(live) } {
+            let (exact_hits, _) = exact("fallback")?;
+            if exact_hits.len() > hits.len() {
+                return Ok((exact_hits, SearchPlan::Exact { reason: "fallback" }));
+            }
+        }
+        Ok((hits, plan))
+    }
+}
