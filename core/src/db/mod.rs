@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 pub use batch::{check_collection_name, BatchOp, BatchOutcome, WriteBatch};
 pub use hybrid::{SearchOptions, SearchPlan};
 pub use read::DbSnapshot;
-pub use vectors::SharedParallelMap;
+pub use vectors::{SharedParallelMap, VectorIndexStats};
 
 use crate::engine::{Engine, EngineOptions, EngineStats, VerifyReport};
 use crate::model::{Document, Schema};
@@ -139,6 +139,19 @@ impl Db {
     /// Writes everything committed to pages and truncates the WAL.
     pub fn checkpoint(&self) -> Result<bool> {
         self.engine.checkpoint()
+    }
+
+    /// The vector index of a field (the collection's only vector field when
+    /// `None`), loading it if needed.
+    pub fn vector_index_stats(&self, collection: &str, field: Option<&str>) -> Result<VectorIndexStats> {
+        let info = self.snapshot().info(collection)?;
+        let (name, _, _) = info.schema.vector_field(field)?;
+        let Some(f) = vectors::vector_fields(&info.schema).into_iter().find(|f| f.name == name) else {
+            return Err(crate::Error::corrupt(format!("vector field {name:?} missing from its schema")));
+        };
+        let index = self.vectors.index(&self.engine, &info, &f)?;
+        let stats = vectors::read(&index).stats();
+        Ok(stats)
     }
 
     /// Counters.

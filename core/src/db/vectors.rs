@@ -108,6 +108,31 @@ pub(crate) struct FieldIndex {
     persisted: usize,
     /// Deleted nodes when the graph was last repaired.
     repaired_at: usize,
+    /// How it was loaded.
+    origin: Origin,
+}
+
+/// How a loaded vector index came to be, and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VectorIndexStats {
+    /// Nodes read from checkpointed records when it was loaded.
+    pub loaded_nodes: usize,
+    /// Documents replayed into it from the WAL tail (the active layer) when
+    /// it was loaded.
+    pub replayed_docs: usize,
+    /// Whether it was built from all documents (no records existed).
+    pub rebuilt: bool,
+    /// Nodes now, deleted ones included.
+    pub nodes: usize,
+    /// Live nodes now.
+    pub live: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Origin {
+    loaded_nodes: usize,
+    replayed_docs: usize,
+    rebuilt: bool,
 }
 
 /// The stored vector of `doc` in `field`, if it has one.
@@ -120,7 +145,25 @@ fn vector_of<'d>(doc: &'d Document, field: &str) -> Option<&'d [f32]> {
 
 impl FieldIndex {
     fn new(params: HnswParams) -> Self {
-        FieldIndex { graph: Hnsw::new(params), ids: Vec::new(), nodes: HashMap::new(), persisted: 0, repaired_at: 0 }
+        FieldIndex {
+            graph: Hnsw::new(params),
+            ids: Vec::new(),
+            nodes: HashMap::new(),
+            persisted: 0,
+            repaired_at: 0,
+            origin: Origin::default(),
+        }
+    }
+
+    /// What it holds and how it was loaded.
+    pub fn stats(&self) -> VectorIndexStats {
+        VectorIndexStats {
+            loaded_nodes: self.origin.loaded_nodes,
+            replayed_docs: self.origin.replayed_docs,
+            rebuilt: self.origin.rebuilt,
+            nodes: self.graph.len(),
+            live: self.live(),
+        }
     }
 
     /// The document id of `node`.
@@ -256,6 +299,7 @@ pub(crate) fn load(
             Ok(true)
         })?;
         index.apply(&field.name, &all, map);
+        index.origin = Origin { loaded_nodes: 0, replayed_docs: all.len(), rebuilt: true };
         return Ok(index);
     };
     let meta: GraphMeta = codec::decode(&meta, "vector index meta")?;
@@ -293,8 +337,10 @@ pub(crate) fn load(
     }
     let len = graph.len();
     let repaired_at = graph.deleted_count();
-    let mut index = FieldIndex { graph, ids, nodes, persisted: len, repaired_at };
-    index.apply(&field.name, &active_changes(view, coll)?, map);
+    let tail = active_changes(view, coll)?;
+    let origin = Origin { loaded_nodes: len, replayed_docs: tail.len(), rebuilt: false };
+    let mut index = FieldIndex { graph, ids, nodes, persisted: len, repaired_at, origin };
+    index.apply(&field.name, &tail, map);
     Ok(index)
 }
 

@@ -97,9 +97,23 @@ pub fn read_model(db: &Db) -> Model {
     m
 }
 
+/// Verify finds nothing (documents, counts, secondary and vector indexes),
+/// and the vector index of every collection answers like exact search.
 pub fn assert_healthy(db: &Db) {
     let r = db.verify().unwrap();
     assert!(r.problems.is_empty(), "verify found: {:?}", r.problems);
+    for (name, _) in db.collections() {
+        let q = [0.3, 0.1, 0.9, 0.5];
+        let graph = axon_core::db::SearchOptions { ef: Some(500), ..Default::default() };
+        let exact = axon_core::db::SearchOptions { exact: true, ..Default::default() };
+        let (hits, plan) = db.search_explain(&name, &q, 10, &graph).unwrap();
+        let truth = db.search(&name, &q, 10, &exact).unwrap();
+        let d = |h: &[axon_core::db::search::SearchHit]| h.iter().map(|h| h.distance).collect::<Vec<_>>();
+        assert_eq!(d(&hits), d(&truth), "{name}: the vector index disagrees with exact search");
+        if !truth.is_empty() {
+            assert_eq!(plan, axon_core::db::SearchPlan::Graph { ef: 500 }, "{name}");
+        }
+    }
 }
 
 /// A checkpointed database of `batches` random batches on a simulated disk
