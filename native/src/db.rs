@@ -110,6 +110,8 @@ impl Db {
             group_commit_wait: Some(Arc::new(group_commit_wait)),
         };
         let db = axon_core::Db::open(storage, engine_options)?;
+        // Bulk inserts into vector indexes find links on every core.
+        db.set_parallel_map(Arc::new(crate::parallel::threaded_map(0)));
         let worker_db = db.clone();
         let worker_signal = signal.clone();
         let worker = std::thread::Builder::new()

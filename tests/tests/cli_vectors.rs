@@ -117,7 +117,8 @@ fn import_then_search_l2() {
         assert!((score - want).abs() < 1e-4, "{hit} vs {want}");
     }
 
-    // --ef is accepted and does not change the (exact) results; --field names the field.
+    // On this small set the HNSW index finds the exact hits, at any --ef;
+    // --field names the field.
     let again = axon(&db, &["search", "base", "--vector", &vector_arg(&data[17]), "--k", "10", "--ef", "64"]).ok();
     assert_eq!(again.hits(), hits);
     let named = axon(&db, &["search", "base", "--vector", &vector_arg(&data[17]), "--k", "10", "--field", "v"]).ok();
@@ -136,7 +137,9 @@ fn import_commits_in_batches_and_reimport_replaces() {
     let run = axon(&db, &["import", "big", "--fvecs", &file, "--field", "emb", "--metric", "dot"]).ok();
     assert_eq!(run.stdout, "imported 2500 vectors\n");
     let progress: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(progress, ["imported 1000/2500", "imported 2000/2500", "imported 2500/2500"]);
+    assert_eq!(progress[..3], ["imported 1000/2500", "imported 2000/2500", "imported 2500/2500"]);
+    assert_eq!(progress.len(), 4);
+    assert!(progress[3].starts_with("indexed 2500 vectors in "), "{}", progress[3]);
     assert_eq!(count(&db, "big"), json!(2500));
     // Into the existing collection: same ids, replaced (upsert), same metric accepted.
     let run = axon(&db, &["import", "big", "--fvecs", &file, "--field", "emb", "--metric", "dot"]).ok();
@@ -395,4 +398,43 @@ fn search_errors_are_clean() {
         .fails(2, &["invalid filter"]);
     let unwritable = tmp.path().join("no-dir").join("o.ivecs");
     search(&["base", "--fvecs", &file, "--k", "3", "--ivecs-out", unwritable.to_str().unwrap()]).fails(2, &["o.ivecs"]);
+}
+
+#[test]
+fn index_is_built_at_import_and_ef_trades_speed_for_recall() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let base = write_fvecs(&tmp.path().join("base.fvecs"), &vectors(5, 3000, 8));
+    let queries = write_fvecs(&tmp.path().join("q.fvecs"), &vectors(6, 40, 8));
+    let run = axon(&db, &["import", "c", "--fvecs", &base]).ok();
+    assert!(run.stderr.lines().last().unwrap().starts_with("indexed 3000 vectors"), "{}", run.stderr);
+    let ids = |args: &[&str], name: &str| {
+        let out = tmp.path().join(name);
+        let out_s = out.to_str().unwrap().to_string();
+        let mut a = vec!["search", "c", "--fvecs", &queries, "--k", "10", "--ivecs-out", &out_s];
+        a.extend_from_slice(args);
+        let run = axon(&db, &a).ok();
+        assert!(run.stdout.starts_with("queries=40 "), "{}", run.stdout);
+        read_ivecs(&out)
+    };
+    let exact = ids(&["--exact"], "exact.ivecs");
+    let recall = |got: &[Vec<i32>]| {
+        let hits: usize =
+            got.iter().zip(&exact).map(|(g, e)| g.iter().filter(|id| e.contains(id)).count()).sum::<usize>();
+        hits as f64 / (exact.len() * 10) as f64
+    };
+    let wide = recall(&ids(&["--ef", "200"], "wide.ivecs"));
+    let narrow = recall(&ids(&["--ef", "10"], "narrow.ivecs"));
+    assert!(wide >= 0.95, "recall at ef=200: {wide}");
+    assert!(narrow <= wide, "ef=10 {narrow} vs ef=200 {wide}");
+    // Exact search is exact: it agrees with brute force in this test.
+    let base_v = vectors(5, 3000, 8);
+    for (q, got) in vectors(6, 40, 8).iter().zip(&exact) {
+        let mut all: Vec<(f64, i32)> = base_v.iter().enumerate().map(|(i, v)| (l2(v, q), i as i32)).collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let worst = all[9].0;
+        for id in got {
+            assert!(l2(&base_v[*id as usize], q) <= worst + 1e-9);
+        }
+    }
 }

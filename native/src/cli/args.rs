@@ -178,10 +178,13 @@ pub struct SearchArgs {
     /// A JSON filter the hits must match, e.g. '{"year": {"$gte": 2000}}'.
     #[arg(long, value_name = "JSON")]
     pub filter: Option<String>,
-    /// Search breadth of the HNSW index (at least 1); the current search is
-    /// exact, so it does not change the results yet.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Search breadth of the HNSW index (default 64, raised to k): larger
+    /// finds more of the true nearest neighbours, more slowly.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub ef: Option<u32>,
+    /// Score every matching document instead of using the HNSW index.
+    #[arg(long, conflicts_with = "ef")]
+    pub exact: bool,
     /// Batch mode output: per query, k as i32 then the k ids as i32
     /// (little-endian; -1 where fewer than k documents matched). Needs
     /// integer document ids.

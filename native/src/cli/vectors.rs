@@ -15,6 +15,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use axon_core::db::search::{SearchHit, MAX_K};
+use axon_core::db::SearchOptions;
 use axon_core::model::MAX_VECTOR_DIM;
 use axon_core::model::{FieldType, Metric};
 use serde_json::{json, Value as Json};
@@ -22,7 +23,7 @@ use serde_json::{json, Value as Json};
 use super::args::{ImportArgs, SearchArgs};
 use super::error::{stdout_error, CliError};
 use super::json_io::parse_filter;
-use crate::{BatchOp, Db, DbSnapshot, Document, Filter, Schema, Value, WriteBatch};
+use crate::{BatchOp, Db, Document, Filter, Schema, Value, WriteBatch};
 
 /// Vectors per atomic commit of `axon import`.
 pub const IMPORT_BATCH: usize = 1000;
@@ -176,7 +177,14 @@ pub fn import(db: &Db, args: &ImportArgs, out: &mut impl Write, progress: &mut i
     if !batch.is_empty() {
         commit(db, &mut batch, &mut done, &mut pending, total, progress)?;
     }
-    writeln!(out, "imported {done} vectors").map_err(stdout_error)
+    writeln!(out, "imported {done} vectors").map_err(stdout_error)?;
+    // Build (or bring up to date) the HNSW index and write it to pages, so
+    // that searches after this start from it.
+    let start = Instant::now();
+    let stats = db.vector_index_stats(name, Some(&args.field))?;
+    db.checkpoint()?;
+    let _ = writeln!(progress, "indexed {} vectors in {:.2} s", stats.live, start.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// Commits the pending records `done..done + pending` and reports progress.
@@ -265,7 +273,8 @@ pub fn search(db: &Db, args: &SearchArgs, out: &mut impl Write) -> Result<(), Cl
     if let Some(f) = &filter {
         Filter::parse(&schema, f)?;
     }
-    let query = Query { snap: &snap, collection: &args.collection, field: &field, k: args.k, filter: filter.as_ref() };
+    let opts = SearchOptions { field: Some(field.clone()), filter, ef: args.ef.map(|e| e as usize), exact: args.exact };
+    let query = Query { db, collection: &args.collection, field: &field, k: args.k, opts };
     match (&args.vector, &args.fvecs, &args.ivecs_out) {
         (Some(v), None, None) => {
             let v = parse_vector(v)?;
@@ -290,16 +299,16 @@ pub fn search(db: &Db, args: &SearchArgs, out: &mut impl Write) -> Result<(), Cl
 
 /// What every query of one `axon search` shares.
 struct Query<'a> {
-    snap: &'a DbSnapshot,
+    db: &'a Db,
     collection: &'a str,
     field: &'a str,
     k: usize,
-    filter: Option<&'a Json>,
+    opts: SearchOptions,
 }
 
 impl Query<'_> {
     fn run(&self, v: &[f32]) -> Result<Vec<SearchHit>, CliError> {
-        Ok(self.snap.search_exact(self.collection, Some(self.field), v, self.k, self.filter)?)
+        Ok(self.db.search(self.collection, v, self.k, &self.opts)?)
     }
 }
 
