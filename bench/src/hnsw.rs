@@ -127,7 +127,7 @@ fn write_ivecs(path: &Path, rows: &[Vec<u32>]) {
 }
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`), 0 if unknown.
-fn status_kib(field: &str) -> u64 {
+pub fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
@@ -137,7 +137,7 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn mib(kib: u64) -> f64 {
+pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 

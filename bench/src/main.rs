@@ -1,7 +1,7 @@
 //! `axon-bench`: storage-engine benchmarks of Axon against SQLite.
 //!
 //! ```text
-//! cargo run --release -p axon-bench -- <commit-sync|group-commit|bulk-load|recovery|open-time|all>
+//! cargo run --release -p axon-bench -- <commit-sync|group-commit|bulk-load|recovery|open-time|all|distance|hnsw|vectors>
 //!     [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M]
 //!     [--batch B] [--small N] [--large N] [--large-dim D] [--opens K] [--keep]
 //! ```
@@ -16,6 +16,7 @@ mod distance;
 mod hnsw;
 mod report;
 mod sqlite;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,13 +51,19 @@ struct Args {
     sqlite_sync: String,
     /// bulk-load only: Axon checkpoint threshold.
     checkpoint_bytes: u64,
+    /// vectors only: dataset directory, metric, build threads, filtered queries.
+    data: Option<PathBuf>,
+    metric: Option<String>,
+    build_threads: usize,
+    filtered_queries: usize,
 }
 
 const USAGE: &str =
     "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all|load-only|distance|hnsw> \
 [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M] [--batch B] \
 [--small N] [--large N] [--large-dim D] [--opens K] [--keep] [--dim D] (hnsw only) \
-[--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only)";
+[--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only) \
+[--data DIR] [--metric l2|cosine|dot] [--build-threads T] [--filtered-queries Q] (vectors only)";
 
 fn parse_args() -> Args {
     let mut a = Args {
@@ -77,6 +84,10 @@ fn parse_args() -> Args {
         durability: Durability::Sync,
         sqlite_sync: "NORMAL".into(),
         checkpoint_bytes: axon::Options::default().checkpoint_bytes,
+        data: None,
+        metric: None,
+        build_threads: 1,
+        filtered_queries: 100,
     };
     let mut it = std::env::args().skip(1);
     let die = |msg: String| -> ! {
@@ -111,6 +122,10 @@ fn parse_args() -> Args {
             }
             "--sqlite-sync" => a.sqlite_sync = val("--sqlite-sync").to_uppercase(),
             "--checkpoint-bytes" => a.checkpoint_bytes = num!("--checkpoint-bytes"),
+            "--data" => a.data = Some(PathBuf::from(val("--data"))),
+            "--metric" => a.metric = Some(val("--metric")),
+            "--build-threads" => a.build_threads = num!("--build-threads"),
+            "--filtered-queries" => a.filtered_queries = num!("--filtered-queries"),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -510,6 +525,7 @@ fn main() {
         "load-only" => load_only(&ctx),
         "distance" => distance::run(&ctx),
         "hnsw" => hnsw::run(&ctx),
+        "vectors" => vectors::run(&ctx),
         "all" => {
             commit_sync(&ctx);
             group_commit(&ctx);

@@ -162,7 +162,7 @@ fn filtered_recall_at_every_selectivity() {
     let qs = queries(5, 25);
     let mut plans = HashSet::new();
     for field in ["bucket", "plain"] {
-        for sel in [0.001, 0.01, 0.1, 0.5, 1.0] {
+        for sel in [0.001, 0.01, 0.1, 0.15, 0.5, 1.0] {
             let filter = json!({ field: {"$lt": (sel * 1000.0) as i64} });
             let r = recall(&db, "c", &qs, Some(filter.clone()), 64);
             assert!(r >= 0.95, "{field} < {sel}: recall {r}");
@@ -173,12 +173,15 @@ fn filtered_recall_at_every_selectivity() {
             if sel <= 0.01 {
                 assert_eq!(plan, SearchPlan::Exact { reason: "few matches" }, "{field} < {sel}");
             }
-            if sel >= 0.5 {
+            if sel == 0.15 {
                 assert!(matches!(plan, SearchPlan::FilteredGraph { .. }), "{field} < {sel}: {plan:?}");
+            }
+            if sel >= 0.5 {
+                assert!(matches!(plan, SearchPlan::PostFilter { .. }), "{field} < {sel}: {plan:?}");
             }
         }
     }
-    assert_eq!(plans.len(), 2);
+    assert_eq!(plans.len(), 3);
     // A filter that matches fewer than k documents returns exactly those.
     let opts = SearchOptions { filter: Some(json!({"id": {"$in": ["1", "2", "3"]}})), ..Default::default() };
     assert_eq!(db.search("c", &qs[0], K, &opts).unwrap().len(), 3);

@@ -1,14 +1,19 @@
 //! The query planner for `search(vector, k, filter, ef)`.
 //!
 //! * No filter: an HNSW search of the field's graph with `ef` (at least `k`).
-//! * A filter: estimate how many documents match (the smallest count of a
-//!   secondary index a predicate can use, else a sample of graph nodes). If
+//! * A filter: estimate how many documents match (a sample of 64 graph
+//!   nodes; near the limit below, a capped count of a secondary index a
+//!   predicate can use). If
 //!   that is at most `max(256, sqrt(2 · ef · live))`, where scoring every
 //!   match costs about as much as the traversal would, score the matches
-//!   exactly (brute force through the index or a scan). Otherwise run a
-//!   filtered traversal: it walks through nodes the filter rejects without
-//!   returning them, and goes on until it holds `ef` matching nodes or has
-//!   seen every reachable one.
+//!   exactly (brute force through the index or a scan).
+//! * If at least a quarter match, search without the filter with `ef`
+//!   raised to `ef · live / matches` (so about `ef` candidates match) and
+//!   keep the candidates that match (post-filtering), when that yields `k`.
+//! * Otherwise (or if post-filtering came up short) run a filtered
+//!   traversal: it walks through nodes the filter rejects without returning
+//!   them, and goes on until it holds `ef` matching nodes or has seen every
+//!   reachable one.
 //! * Every hit is checked against the search's snapshot (the document is
 //!   there and holds the node's vector), so a search never returns a
 //!   version it cannot see. If the graph yields fewer than `k` hits, the
@@ -34,7 +39,7 @@ pub const DEFAULT_EF: usize = 64;
 /// Largest `ef` a search accepts.
 pub const MAX_EF: usize = 100_000;
 /// Graph nodes a selectivity estimate samples.
-const SAMPLE: usize = 256;
+const SAMPLE: usize = 64;
 
 /// How to run a search, beyond the query itself.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +68,15 @@ pub enum SearchPlan {
     Graph {
         /// The `ef` used.
         ef: usize,
+    },
+    /// HNSW search without the filter, over-fetching (`ef` raised so that
+    /// about the asked-for `ef` candidates match), then filtered: when most
+    /// documents match.
+    PostFilter {
+        /// The `ef` used.
+        ef: usize,
+        /// Estimated matching documents.
+        estimate: usize,
     },
     /// HNSW search walking through the nodes the filter rejects.
     FilteredGraph {
@@ -97,12 +111,6 @@ fn estimate(
     field: &str,
 ) -> Result<usize> {
     let view = snap.snapshot().view();
-    for plan in index::plans(info.id, &info.schema, filter) {
-        let n = index::count(&view, &plan, limit + 1)?;
-        if n <= limit {
-            return Ok(n);
-        }
-    }
     let total = g.graph.len();
     let live = g.live();
     if live == 0 {
@@ -123,7 +131,21 @@ fn estimate(
         node += step;
     }
     // Half a hit when none: a rare filter is still estimated above zero.
-    Ok(((hits as f64).max(0.5) / seen.max(1) as f64 * live as f64) as usize)
+    let sampled = ((hits as f64).max(0.5) / seen.max(1) as f64 * live as f64) as usize;
+    // Near the limit, an index count (capped, so it stays cheap) decides.
+    if sampled <= 4 * limit {
+        let plans = index::plans(info.id, &info.schema, filter);
+        for plan in &plans {
+            let n = index::count(&view, plan, limit + 1)?;
+            if n <= limit {
+                return Ok(n);
+            }
+        }
+        if !plans.is_empty() {
+            return Ok(sampled.max(limit + 1));
+        }
+    }
+    Ok(sampled)
 }
 
 impl Db {
@@ -170,49 +192,75 @@ impl Db {
         let g = read(&shared);
         let ef = opts.ef.unwrap_or(DEFAULT_EF).max(k);
         let view = snap.snapshot().view();
-        let accepted: RefCell<HashMap<u32, Document>> = RefCell::new(HashMap::new());
-        let failure: RefCell<Option<Error>> = RefCell::new(None);
-        let (found, plan) = match &filter {
-            None => (g.graph.search(vector, ef, ef, None)?, SearchPlan::Graph { ef }),
+        // Turns graph results into hits: each one's document as of the
+        // snapshot, if it is still the node's version (and matches `post`).
+        let collect = |found: Vec<(u32, f32)>,
+                       accepted: &mut HashMap<u32, Document>,
+                       post: Option<&Filter>|
+         -> Result<Vec<SearchHit>> {
+            let mut hits = Vec::with_capacity(k);
+            for (node, distance) in found {
+                if hits.len() == k {
+                    break;
+                }
+                let doc = match accepted.remove(&node) {
+                    Some(doc) => doc,
+                    None => match fetch(&view, info.id, g.id(node))? {
+                        Some(doc) if current(&g, node, &doc, &name) && post.is_none_or(|f| f.matches(&doc)) => doc,
+                        _ => continue,
+                    },
+                };
+                hits.push(SearchHit { doc, distance });
+            }
+            Ok(hits)
+        };
+        let (hits, plan) = match &filter {
+            None => {
+                (collect(g.graph.search(vector, ef, ef, None)?, &mut HashMap::new(), None)?, SearchPlan::Graph { ef })
+            }
             Some(f) => {
-                let limit = ((2.0 * ef as f64 * g.live() as f64).sqrt() as usize).max(256);
+                let live = g.live();
+                let limit = ((2.0 * ef as f64 * live as f64).sqrt() as usize).max(256);
                 let estimate = estimate(&snap, &info, f, &g, limit, &name)?;
                 if estimate <= limit {
                     drop(g);
                     return exact("few matches");
                 }
-                let accept = |node: u32| match fetch(&view, info.id, g.id(node)) {
-                    Ok(Some(doc)) if current(&g, node, &doc, &name) && f.matches(&doc) => {
-                        accepted.borrow_mut().insert(node, doc);
-                        true
-                    }
-                    Ok(_) => false,
-                    Err(e) => {
-                        failure.borrow_mut().get_or_insert(e);
-                        false
-                    }
+                // Most documents match: fetch as many unfiltered candidates
+                // as hold `ef` matches on average and filter them.
+                let wide = (ef as f64 * live as f64 / estimate.max(1) as f64).ceil() as usize;
+                let post = if wide <= 4 * ef {
+                    let hits = collect(g.graph.search(vector, wide, wide, None)?, &mut HashMap::new(), Some(f))?;
+                    (hits.len() == k).then_some((hits, SearchPlan::PostFilter { ef: wide, estimate }))
+                } else {
+                    None
                 };
-                (g.graph.search(vector, ef, ef, Some(&accept))?, SearchPlan::FilteredGraph { ef, estimate })
+                match post {
+                    Some(done) => done,
+                    None => {
+                        let accepted: RefCell<HashMap<u32, Document>> = RefCell::new(HashMap::new());
+                        let failure: RefCell<Option<Error>> = RefCell::new(None);
+                        let accept = |node: u32| match fetch(&view, info.id, g.id(node)) {
+                            Ok(Some(doc)) if current(&g, node, &doc, &name) && f.matches(&doc) => {
+                                accepted.borrow_mut().insert(node, doc);
+                                true
+                            }
+                            Ok(_) => false,
+                            Err(e) => {
+                                failure.borrow_mut().get_or_insert(e);
+                                false
+                            }
+                        };
+                        let found = g.graph.search(vector, ef, ef, Some(&accept))?;
+                        if let Some(e) = failure.into_inner() {
+                            return Err(e);
+                        }
+                        let hits = collect(found, &mut accepted.into_inner(), None)?;
+                        (hits, SearchPlan::FilteredGraph { ef, estimate })
+                    }
+                }
             }
         };
-        if let Some(e) = failure.into_inner() {
-            return Err(e);
-        }
-        let mut accepted = accepted.into_inner();
-        let mut hits = Vec::with_capacity(k);
-        for (node, distance) in found {
-            if hits.len() == k {
-                break;
-            }
-            let doc = match accepted.remove(&node) {
-                Some(doc) => doc,
-                None => match fetch(&view, info.id, g.id(node))? {
-                    Some(doc) if current(&g, node, &doc, &name) => doc,
-                    _ => continue,
-                },
-            };
-            hits.push(SearchHit { doc, distance });
-        }
         let live = g.live();
         drop(g);
         if hits.len() < if filter.is_some() { k } else { k.min(live) } {

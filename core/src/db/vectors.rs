@@ -126,6 +126,8 @@ pub struct VectorIndexStats {
     pub nodes: usize,
     /// Live nodes now.
     pub live: usize,
+    /// Heap bytes the index holds (graph, vectors and document ids).
+    pub memory_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -163,6 +165,10 @@ impl FieldIndex {
             rebuilt: self.origin.rebuilt,
             nodes: self.graph.len(),
             live: self.live(),
+            memory_bytes: self.graph.heap_bytes()
+                + self.ids.capacity() * std::mem::size_of::<Arc<str>>()
+                + self.ids.iter().map(|s| s.len() + 16).sum::<usize>()
+                + self.nodes.capacity() * (std::mem::size_of::<(Arc<str>, u32)>() + 1),
         }
     }
 
@@ -295,7 +301,10 @@ pub(crate) fn load(
         view.scan(&prefix, end.as_deref(), &mut |k, v| {
             let id =
                 std::str::from_utf8(&k[prefix.len()..]).map_err(|_| Error::corrupt("document key is not UTF-8"))?;
-            all.insert(id.to_string(), Some(codec::decode::<Document>(v, "document")?));
+            let mut doc = codec::decode::<Document>(v, "document")?;
+            // Keep only the vector while the whole collection is gathered.
+            doc.fields.retain(|name, _| *name == field.name);
+            all.insert(id.to_string(), Some(doc));
             Ok(true)
         })?;
         index.apply(&field.name, &all, map);

@@ -252,6 +252,25 @@ impl Hnsw {
         out
     }
 
+    /// Heap bytes the graph holds (vectors, links and per-node arrays).
+    pub fn heap_bytes(&self) -> usize {
+        let upper: usize = self
+            .upper
+            .iter()
+            .map(|levels| {
+                levels.capacity() * std::mem::size_of::<Vec<u32>>()
+                    + levels.iter().map(|l| l.capacity() * 4).sum::<usize>()
+            })
+            .sum();
+        self.vectors.capacity() * 4
+            + self.links0.capacity() * 4
+            + self.upper.capacity() * std::mem::size_of::<Vec<Vec<u32>>>()
+            + upper
+            + self.deleted.capacity()
+            + self.norms2.capacity() * 4
+            + self.dirty.capacity() * 8
+    }
+
     /// The number of deleted nodes.
     pub fn deleted_count(&self) -> usize {
         self.len() - self.live
