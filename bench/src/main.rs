@@ -1,7 +1,7 @@
 //! `axon-bench`: storage-engine benchmarks of Axon against SQLite.
 //!
 //! ```text
-//! cargo run --release -p axon-bench -- <commit-sync|group-commit|bulk-load|recovery|open-time|all|distance|hnsw|vectors>
+//! cargo run --release -p axon-bench -- <commit-sync|group-commit|bulk-load|recovery|open-time|all|distance|hnsw|vectors|instant-distance>
 //!     [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M]
 //!     [--batch B] [--small N] [--large N] [--large-dim D] [--opens K] [--keep]
 //! ```
@@ -14,6 +14,7 @@ mod axon_side;
 mod data;
 mod distance;
 mod hnsw;
+mod instant;
 mod report;
 mod sqlite;
 mod vectors;
@@ -59,7 +60,7 @@ struct Args {
 }
 
 const USAGE: &str =
-    "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all|load-only|distance|hnsw> \
+    "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all|load-only|distance|hnsw|vectors|instant-distance> \
 [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M] [--batch B] \
 [--small N] [--large N] [--large-dim D] [--opens K] [--keep] [--dim D] (hnsw only) \
 [--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only) \
@@ -526,6 +527,7 @@ fn main() {
         "distance" => distance::run(&ctx),
         "hnsw" => hnsw::run(&ctx),
         "vectors" => vectors::run(&ctx),
+        "instant-distance" => instant::run(&ctx),
         "all" => {
             commit_sync(&ctx);
             group_commit(&ctx);

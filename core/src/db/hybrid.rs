@@ -109,6 +109,7 @@ fn estimate(
     g: &FieldIndex,
     limit: usize,
     field: &str,
+    in_sync: bool,
 ) -> Result<usize> {
     let view = snap.snapshot().view();
     let total = g.graph.len();
@@ -122,7 +123,7 @@ fn estimate(
     while node < total && seen < SAMPLE {
         if !g.graph.is_deleted(node as u32) {
             if let Some(doc) = fetch(&view, info.id, g.id(node as u32))? {
-                if current(g, node as u32, &doc, field) {
+                if in_sync || current(g, node as u32, &doc, field) {
                     seen += 1;
                     hits += filter.matches(&doc) as usize;
                 }
@@ -148,6 +149,13 @@ fn estimate(
     Ok(sampled)
 }
 
+/// One result before it becomes a [`SearchHit`] or an id.
+struct Found {
+    id: String,
+    distance: f32,
+    doc: Option<Document>,
+}
+
 impl Db {
     /// The `k` documents nearest to `vector` among those matching the
     /// filter, nearest first, with their distances (see [`SearchHit`]).
@@ -165,6 +173,32 @@ impl Db {
         k: usize,
         opts: &SearchOptions,
     ) -> Result<(Vec<SearchHit>, SearchPlan)> {
+        let (found, plan) = self.run_search(collection, vector, k, opts, true)?;
+        let hits = found.into_iter().filter_map(|f| f.doc.map(|doc| SearchHit { doc, distance: f.distance })).collect();
+        Ok((hits, plan))
+    }
+
+    /// [`Db::search`] returning only `(id, distance)`: when the graph is up
+    /// to date with the snapshot and no filter is given, no document is read.
+    pub fn search_ids(
+        &self,
+        collection: &str,
+        vector: &[f32],
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<Vec<(String, f32)>> {
+        let (found, _) = self.run_search(collection, vector, k, opts, false)?;
+        Ok(found.into_iter().map(|f| (f.id, f.distance)).collect())
+    }
+
+    fn run_search(
+        &self,
+        collection: &str,
+        vector: &[f32],
+        k: usize,
+        opts: &SearchOptions,
+        want_docs: bool,
+    ) -> Result<(Vec<Found>, SearchPlan)> {
         let snap = self.snapshot();
         let info = snap.info(collection)?;
         let (name, _, _) = check_query(&info.schema, opts.field.as_deref(), vector, k)?;
@@ -179,7 +213,9 @@ impl Db {
         }
         let exact = |reason| {
             let hits = snap.search_exact(collection, Some(&name), vector, k, opts.filter.as_ref())?;
-            Ok((hits, SearchPlan::Exact { reason }))
+            let found =
+                hits.into_iter().map(|h| Found { id: h.doc.id.clone(), distance: h.distance, doc: Some(h.doc) });
+            Ok((found.collect(), SearchPlan::Exact { reason }))
         };
         if opts.exact {
             return exact("requested");
@@ -190,6 +226,9 @@ impl Db {
             .ok_or_else(|| Error::corrupt(format!("vector field {name:?} missing from its schema")))?;
         let shared = self.vectors.index(&self.engine, &info, &field)?;
         let g = read(&shared);
+        // No commit changed the graph after the snapshot: its nodes are
+        // exactly the snapshot's documents, so hits need no re-check.
+        let in_sync = g.changed_lsn <= snap.lsn();
         let ef = opts.ef.unwrap_or(DEFAULT_EF).max(k);
         let view = snap.snapshot().view();
         // Turns graph results into hits: each one's document as of the
@@ -197,20 +236,28 @@ impl Db {
         let collect = |found: Vec<(u32, f32)>,
                        accepted: &mut HashMap<u32, Document>,
                        post: Option<&Filter>|
-         -> Result<Vec<SearchHit>> {
+         -> Result<Vec<Found>> {
             let mut hits = Vec::with_capacity(k);
             for (node, distance) in found {
                 if hits.len() == k {
                     break;
                 }
+                if in_sync && post.is_none() && !want_docs {
+                    hits.push(Found { id: g.id(node).to_string(), distance, doc: None });
+                    continue;
+                }
                 let doc = match accepted.remove(&node) {
                     Some(doc) => doc,
                     None => match fetch(&view, info.id, g.id(node))? {
-                        Some(doc) if current(&g, node, &doc, &name) && post.is_none_or(|f| f.matches(&doc)) => doc,
+                        Some(doc)
+                            if (in_sync || current(&g, node, &doc, &name)) && post.is_none_or(|f| f.matches(&doc)) =>
+                        {
+                            doc
+                        }
                         _ => continue,
                     },
                 };
-                hits.push(SearchHit { doc, distance });
+                hits.push(Found { id: doc.id.clone(), distance, doc: Some(doc) });
             }
             Ok(hits)
         };
@@ -221,7 +268,7 @@ impl Db {
             Some(f) => {
                 let live = g.live();
                 let limit = ((2.0 * ef as f64 * live as f64).sqrt() as usize).max(256);
-                let estimate = estimate(&snap, &info, f, &g, limit, &name)?;
+                let estimate = estimate(&snap, &info, f, &g, limit, &name, in_sync)?;
                 if estimate <= limit {
                     drop(g);
                     return exact("few matches");
@@ -241,7 +288,7 @@ impl Db {
                         let accepted: RefCell<HashMap<u32, Document>> = RefCell::new(HashMap::new());
                         let failure: RefCell<Option<Error>> = RefCell::new(None);
                         let accept = |node: u32| match fetch(&view, info.id, g.id(node)) {
-                            Ok(Some(doc)) if current(&g, node, &doc, &name) && f.matches(&doc) => {
+                            Ok(Some(doc)) if (in_sync || current(&g, node, &doc, &name)) && f.matches(&doc) => {
                                 accepted.borrow_mut().insert(node, doc);
                                 true
                             }

@@ -69,7 +69,7 @@ impl Db {
         let (lsn, existed) = self.engine.commit(|view| {
             let (ops, existed) = batch::resolve(view, batch, &catalog, prepared)?;
             // Valid: the vector graphs follow, in commit order.
-            self.vectors.apply(&view.state.catalog, &ops);
+            self.vectors.apply(&view.state.catalog, &ops, view.state.lsn + 1);
             Ok((ops, existed))
         })?;
         Ok(BatchOutcome { lsn, existed })

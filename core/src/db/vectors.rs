@@ -110,6 +110,10 @@ pub(crate) struct FieldIndex {
     repaired_at: usize,
     /// How it was loaded.
     origin: Origin,
+    /// LSN of the last commit that changed it (or of the state it was
+    /// loaded from): a snapshot at this LSN or later sees exactly the
+    /// documents the graph holds.
+    pub changed_lsn: u64,
 }
 
 /// How a loaded vector index came to be, and what it holds.
@@ -154,6 +158,7 @@ impl FieldIndex {
             persisted: 0,
             repaired_at: 0,
             origin: Origin::default(),
+            changed_lsn: 0,
         }
     }
 
@@ -309,6 +314,7 @@ pub(crate) fn load(
         })?;
         index.apply(&field.name, &all, map);
         index.origin = Origin { loaded_nodes: 0, replayed_docs: all.len(), rebuilt: true };
+        index.changed_lsn = view.state.lsn;
         return Ok(index);
     };
     let meta: GraphMeta = codec::decode(&meta, "vector index meta")?;
@@ -348,7 +354,7 @@ pub(crate) fn load(
     let repaired_at = graph.deleted_count();
     let tail = active_changes(view, coll)?;
     let origin = Origin { loaded_nodes: len, replayed_docs: tail.len(), rebuilt: false };
-    let mut index = FieldIndex { graph, ids, nodes, persisted: len, repaired_at, origin };
+    let mut index = FieldIndex { graph, ids, nodes, persisted: len, repaired_at, origin, changed_lsn: view.state.lsn };
     index.apply(&field.name, &tail, map);
     Ok(index)
 }
@@ -443,11 +449,11 @@ impl VectorIndexes {
         Ok(index)
     }
 
-    /// Applies a validated commit's operations to the loaded indexes; the
-    /// caller holds the writer lock. An index that cannot follow (a
+    /// Applies a validated commit's operations (to be committed at `lsn`)
+    /// to the loaded indexes; the caller holds the writer lock. An index that cannot follow (a
     /// document that does not decode) is unloaded, to be reloaded from the
     /// data on next use.
-    pub fn apply(&self, catalog: &Catalog, ops: &[KvOp]) {
+    pub fn apply(&self, catalog: &Catalog, ops: &[KvOp], lsn: u64) {
         let mut per_coll: BTreeMap<u32, BTreeMap<&[u8], Option<&[u8]>>> = BTreeMap::new();
         for op in ops {
             match op {
@@ -489,7 +495,9 @@ impl VectorIndexes {
             };
             let map = self.parallel();
             for (f, index) in fields {
-                index.write().unwrap_or_else(|e| e.into_inner()).apply(&f.name, &decoded, map.as_ref());
+                let mut g = index.write().unwrap_or_else(|e| e.into_inner());
+                g.apply(&f.name, &decoded, map.as_ref());
+                g.changed_lsn = lsn;
             }
         }
     }

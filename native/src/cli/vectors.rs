@@ -310,6 +310,10 @@ impl Query<'_> {
     fn run(&self, v: &[f32]) -> Result<Vec<SearchHit>, CliError> {
         Ok(self.db.search(self.collection, v, self.k, &self.opts)?)
     }
+    /// Ids only (no documents read when the index allows).
+    fn run_ids(&self, v: &[f32]) -> Result<Vec<(String, f32)>, CliError> {
+        Ok(self.db.search_ids(self.collection, v, self.k, &self.opts)?)
+    }
 }
 
 /// Batch mode: every vector of `queries` in turn; writes `.ivecs` records of
@@ -339,12 +343,11 @@ fn batch_search(
     let mut ids: Vec<i32> = Vec::with_capacity(vectors.len().saturating_mul(k).min(1 << 24));
     let start = Instant::now();
     for (i, v) in vectors.iter().enumerate() {
-        let hits = query.run(v).map_err(|e| e.context(format_args!("query {i}")))?;
-        for hit in &hits {
-            let id = hit.doc.id.parse::<i32>().map_err(|_| {
+        let hits = query.run_ids(v).map_err(|e| e.context(format_args!("query {i}")))?;
+        for (hit_id, _) in &hits {
+            let id = hit_id.parse::<i32>().map_err(|_| {
                 CliError::failed(format!(
-                    "query {i}: document id {:?} is not a 32-bit integer, so it cannot be written to an .ivecs file",
-                    hit.doc.id
+                    "query {i}: document id {hit_id:?} is not a 32-bit integer, so it cannot be written to an .ivecs file"
                 ))
             })?;
             ids.push(id);
