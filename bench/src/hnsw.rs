@@ -49,13 +49,13 @@ fn gauss(rng: &mut Rng) -> f64 {
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
-struct Cluster {
+pub struct Cluster {
     centre: Vec<f32>,
     /// Standard deviation per coordinate.
     sd: Vec<f32>,
 }
 
-fn clusters(dim: usize, rng: &mut Rng) -> Vec<Cluster> {
+pub fn clusters(dim: usize, rng: &mut Rng) -> Vec<Cluster> {
     (0..CLUSTERS)
         .map(|_| {
             let centre = (0..dim).map(|_| gauss(rng) as f32).collect();
@@ -68,7 +68,7 @@ fn clusters(dim: usize, rng: &mut Rng) -> Vec<Cluster> {
 }
 
 /// `count` points of the mixture, row-major.
-fn sample(cs: &[Cluster], dim: usize, count: usize, rng: &mut Rng) -> Vec<f32> {
+pub fn sample(cs: &[Cluster], dim: usize, count: usize, rng: &mut Rng) -> Vec<f32> {
     let mut out = Vec::with_capacity(count * dim);
     for _ in 0..count {
         let c = &cs[rng.below(cs.len() as u64) as usize];

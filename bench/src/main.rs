@@ -1,7 +1,7 @@
 //! `axon-bench`: storage-engine benchmarks of Axon against SQLite.
 //!
 //! ```text
-//! cargo run --release -p axon-bench -- <commit-sync|group-commit|bulk-load|recovery|open-time|all|distance|hnsw|vectors|instant-distance>
+//! cargo run --release -p axon-bench -- <commit-sync|group-commit|bulk-load|recovery|open-time|all|distance|hnsw|vectors|vectors-open|instant-distance>
 //!     [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M]
 //!     [--batch B] [--small N] [--large N] [--large-dim D] [--opens K] [--keep]
 //! ```
@@ -60,7 +60,7 @@ struct Args {
 }
 
 const USAGE: &str =
-    "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all|load-only|distance|hnsw|vectors|instant-distance> \
+    "usage: axon-bench <commit-sync|group-commit|bulk-load|recovery|open-time|all|load-only|distance|hnsw|vectors|vectors-open|instant-distance> \
 [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M] [--batch B] \
 [--small N] [--large N] [--large-dim D] [--opens K] [--keep] [--dim D] (hnsw only) \
 [--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only) \
@@ -528,6 +528,7 @@ fn main() {
         "hnsw" => hnsw::run(&ctx),
         "vectors" => vectors::run(&ctx),
         "instant-distance" => instant::run(&ctx),
+        "vectors-open" => vectors::open_scale(&ctx),
         "all" => {
             commit_sync(&ctx);
             group_commit(&ctx);

@@ -270,3 +270,90 @@ pub fn run(ctx: &Ctx) {
                "reopen": {"open_s": open_s, "first_search_s": first_s, "second_search_s": second_s}}),
     );
 }
+
+/// `vectors-open`: a database of `--n` (default 1,000,000) synthetic
+/// clustered `--dim`-d (default 128) vectors, its index built on
+/// `--build-threads` and checkpointed; then the time to open it (median of
+/// `--opens`), the first search (which loads the graph from its pages), a
+/// warm search, and the index's memory. With `--small N` (default 100,000)
+/// the same is measured on a database of N vectors for comparison.
+pub fn open_scale(ctx: &Ctx) {
+    let dim = ctx.args.dim.unwrap_or(128);
+    let large = ctx.args.n.unwrap_or(1_000_000) as usize;
+    let small = ctx.args.small as usize;
+    let threads = ctx.args.build_threads;
+    let mut results = Vec::new();
+    for n in [small, large] {
+        let mut rng = crate::data::Rng::new(0x0BE7 ^ n as u64);
+        let cs = crate::hnsw::clusters(dim, &mut rng);
+        let dir = crate::fresh(&ctx.work, &format!("open-{n}"));
+        let opts = axon::Options {
+            durability: axon::Durability::None,
+            checkpoint_bytes: u64::MAX,
+            ..axon::Options::default()
+        };
+        let t = Instant::now();
+        let (build_s, memory) = {
+            let db = axon::Db::open_with(&dir, opts.clone()).expect("open");
+            db.set_parallel_map(Arc::new(axon::parallel::threaded_map(threads)));
+            let schema =
+                Schema::from_json(&json!({"fields": {"v": {"type": "vector", "dim": dim, "metric": "l2"}}})).unwrap();
+            db.create_collection("c", schema).unwrap();
+            let mut next = 0usize;
+            while next < n {
+                let rows = sample(&cs, dim, (n - next).min(10_000), &mut rng);
+                let mut b = WriteBatch::new();
+                for v in rows.chunks_exact(dim) {
+                    b.insert("c", Document::new(next.to_string()).with("v", Value::Vector(v.to_vec())));
+                    next += 1;
+                }
+                db.write(&b).expect("load");
+            }
+            let t = Instant::now();
+            let st = db.vector_index_stats("c", None).expect("build");
+            let build_s = t.elapsed().as_secs_f64();
+            db.checkpoint().expect("checkpoint");
+            (build_s, st.memory_bytes)
+        };
+        let total_s = t.elapsed().as_secs_f64();
+        let disk: u64 = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.metadata().map_or(0, |m| m.len())).sum();
+        let q = sample(&cs, dim, 2, &mut rng);
+        let mut opens = Vec::new();
+        let mut first = Vec::new();
+        let mut warm = Vec::new();
+        for _ in 0..ctx.args.opens.min(5) {
+            let t = Instant::now();
+            let db = axon::Db::open_with(&dir, opts.clone()).expect("reopen");
+            opens.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            db.search_ids("c", &q[..dim], K, &SearchOptions::default()).expect("search");
+            first.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            db.search_ids("c", &q[dim..], K, &SearchOptions::default()).expect("search");
+            warm.push(t.elapsed().as_secs_f64());
+        }
+        let (open_s, first_s, warm_s) = (crate::median(opens), crate::median(first), crate::median(warm));
+        println!(
+            "vectors-open: {n} x {dim}-d: load+build+checkpoint {total_s:.1} s (index build {build_s:.1} s on {threads} threads); \
+             files {:.0} MiB; index memory {:.0} MiB ({:.0} bytes/vector); open {:.2} ms; first search {:.0} ms \
+             (loads the graph); next search {:.2} ms",
+            disk as f64 / 1048576.0,
+            memory as f64 / 1048576.0,
+            memory as f64 / n as f64,
+            open_s * 1e3,
+            first_s * 1e3,
+            warm_s * 1e3
+        );
+        results.push(json!({"n": n, "dim": dim, "build_s": build_s, "total_s": total_s, "files_bytes": disk,
+                            "index_memory_bytes": memory, "open_s": open_s, "first_search_s": first_s,
+                            "warm_search_s": warm_s}));
+        ctx.cleanup(&dir);
+    }
+    ctx.record(
+        "vectors-open",
+        json!({"dim": dim, "build_threads": threads, "metric": "l2", "data": "synthetic clustered"}),
+        json!({"sizes": results}),
+    );
+}
+
+use crate::hnsw::sample;
