@@ -57,6 +57,8 @@ struct Args {
     metric: Option<String>,
     build_threads: usize,
     filtered_queries: usize,
+    /// instant-distance only: the ef_search values to build with.
+    ef_list: Option<Vec<usize>>,
 }
 
 const USAGE: &str =
@@ -64,7 +66,7 @@ const USAGE: &str =
 [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M] [--batch B] \
 [--small N] [--large N] [--large-dim D] [--opens K] [--keep] [--dim D] (hnsw only) \
 [--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only) \
-[--data DIR] [--metric l2|cosine|dot] [--build-threads T] [--filtered-queries Q] (vectors only)";
+[--data DIR] [--metric l2|cosine|dot] [--build-threads T] [--filtered-queries Q] (vectors) [--ef-list A,B] (instant-distance)";
 
 fn parse_args() -> Args {
     let mut a = Args {
@@ -89,6 +91,7 @@ fn parse_args() -> Args {
         metric: None,
         build_threads: 1,
         filtered_queries: 100,
+        ef_list: None,
     };
     let mut it = std::env::args().skip(1);
     let die = |msg: String| -> ! {
@@ -127,6 +130,12 @@ fn parse_args() -> Args {
             "--metric" => a.metric = Some(val("--metric")),
             "--build-threads" => a.build_threads = num!("--build-threads"),
             "--filtered-queries" => a.filtered_queries = num!("--filtered-queries"),
+            "--ef-list" => {
+                let v = val("--ef-list");
+                a.ef_list = Some(
+                    v.split(',').map(|x| x.parse().unwrap_or_else(|_| die(format!("bad --ef-list {v:?}")))).collect(),
+                )
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
