@@ -173,13 +173,28 @@ fn filtered_recall_at_every_selectivity() {
             if sel <= 0.01 {
                 assert_eq!(plan, SearchPlan::Exact { reason: "few matches" }, "{field} < {sel}");
             }
-            if sel == 0.15 {
-                assert!(matches!(plan, SearchPlan::FilteredGraph { .. }), "{field} < {sel}: {plan:?}");
-            }
-            if sel >= 0.5 {
+            if sel >= 0.15 {
                 assert!(matches!(plan, SearchPlan::PostFilter { .. }), "{field} < {sel}: {plan:?}");
             }
         }
+    }
+    // Too many matches to score them all, too few to post-filter: the
+    // filtered traversal (with a small ef, whose limits are small).
+    for field in ["bucket", "plain"] {
+        let filter = json!({ field: {"$lt": 60} });
+        let (hits, plan) = db
+            .search_explain(
+                "c",
+                &qs[1],
+                K,
+                &SearchOptions { filter: Some(filter.clone()), ef: Some(10), ..Default::default() },
+            )
+            .unwrap();
+        assert!(matches!(plan, SearchPlan::FilteredGraph { .. }), "{field}: {plan:?}");
+        plans.insert(std::mem::discriminant(&plan));
+        assert_eq!(hits.len(), K);
+        let r = recall(&db, "c", &qs, Some(filter), 10);
+        assert!(r >= 0.9, "{field} < 60 at ef 10: recall {r}");
     }
     assert_eq!(plans.len(), 3);
     // A filter that matches fewer than k documents returns exactly those.

@@ -7,7 +7,7 @@
 //!   that is at most `max(256, sqrt(2 · ef · live))`, where scoring every
 //!   match costs about as much as the traversal would, score the matches
 //!   exactly (brute force through the index or a scan).
-//! * If at least a quarter match, search without the filter with `ef`
+//! * If at least 1/16 match, search without the filter with `ef`
 //!   raised to `ef · live / matches` (so about `ef` candidates match) and
 //!   keep the candidates that match (post-filtering), when that yields `k`.
 //! * Otherwise (or if post-filtering came up short) run a filtered
@@ -38,6 +38,11 @@ use crate::{codec, Error, Result};
 pub const DEFAULT_EF: usize = 64;
 /// Largest `ef` a search accepts.
 pub const MAX_EF: usize = 100_000;
+/// Post-filtering runs while it needs at most this many times `ef`
+/// unfiltered candidates: scoring a candidate costs less than testing a
+/// node against the filter (a document read), which the filtered traversal
+/// does for every node it queues.
+const POST_FILTER_MAX: usize = 16;
 /// Graph nodes a selectivity estimate samples.
 const SAMPLE: usize = 64;
 
@@ -276,7 +281,7 @@ impl Db {
                 // Most documents match: fetch as many unfiltered candidates
                 // as hold `ef` matches on average and filter them.
                 let wide = (ef as f64 * live as f64 / estimate.max(1) as f64).ceil() as usize;
-                let post = if wide <= 4 * ef {
+                let post = if wide <= POST_FILTER_MAX * ef && wide <= MAX_EF {
                     let hits = collect(g.graph.search(vector, wide, wide, None)?, &mut HashMap::new(), Some(f))?;
                     (hits.len() == k).then_some((hits, SearchPlan::PostFilter { ef: wide, estimate }))
                 } else {
