@@ -172,6 +172,9 @@ fn filtered_recall_at_every_selectivity() {
             plans.insert(std::mem::discriminant(&plan));
             if sel <= 0.01 {
                 assert_eq!(plan, SearchPlan::Exact { reason: "few matches" }, "{field} < {sel}");
+                // Exact means exact: the same hits as scoring every document.
+                let truth = db.search("c", &qs[0], K, &SearchOptions { exact: true, ..opts.clone() }).unwrap();
+                assert_eq!(hits, truth, "{field} < {sel}");
             }
             if sel >= 0.15 {
                 assert!(matches!(plan, SearchPlan::PostFilter { .. }), "{field} < {sel}: {plan:?}");

@@ -154,6 +154,54 @@ fn estimate(
     Ok(sampled)
 }
 
+/// Exact search over the candidates of a secondary index (one whose count
+/// is at most `limit`), scored with the graph's vectors, when the graph is
+/// in step with the snapshot: documents are read only in distance order,
+/// until `k` of them pass the whole filter. `None` when no index plan is
+/// small enough.
+#[allow(clippy::too_many_arguments)]
+fn scored_candidates(
+    snap: &DbSnapshot,
+    info: &CollectionInfo,
+    filter: &Filter,
+    g: &FieldIndex,
+    vector: &[f32],
+    k: usize,
+    limit: usize,
+    want_docs: bool,
+) -> Result<Option<Vec<Found>>> {
+    let view = snap.snapshot().view();
+    let plans = index::plans(info.id, &info.schema, filter);
+    let mut best: Option<(usize, &index::IndexPlan)> = None;
+    for p in &plans {
+        let n = index::count(&view, p, best.map_or(limit, |b| b.0))?;
+        if n <= limit && best.is_none_or(|b| n < b.0) {
+            best = Some((n, p));
+        }
+    }
+    let Some((_, plan)) = best else { return Ok(None) };
+    let q = g.graph.prepare(vector);
+    let mut scored: Vec<(f32, u32)> = Vec::new();
+    for id in index::candidate_ids(&view, plan)? {
+        let id = std::str::from_utf8(&id).map_err(|_| Error::corrupt("document id is not UTF-8"))?;
+        if let Some(node) = g.node(id) {
+            scored.push((g.graph.distance_to(&q, node), node));
+        }
+    }
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| g.id(a.1).cmp(g.id(b.1))));
+    let mut out = Vec::with_capacity(k);
+    for (distance, node) in scored {
+        if out.len() == k {
+            break;
+        }
+        let Some(doc) = fetch(&view, info.id, g.id(node))? else { continue };
+        if filter.matches(&doc) {
+            out.push(Found { id: doc.id.clone(), distance, doc: want_docs.then_some(doc) });
+        }
+    }
+    Ok(Some(out))
+}
+
 /// One result before it becomes a [`SearchHit`] or an id.
 struct Found {
     id: String,
@@ -275,6 +323,11 @@ impl Db {
                 let limit = ((2.0 * ef as f64 * live as f64).sqrt() as usize).max(256);
                 let estimate = estimate(&snap, &info, f, &g, limit, &name, in_sync)?;
                 if estimate <= limit {
+                    if in_sync {
+                        if let Some(found) = scored_candidates(&snap, &info, f, &g, vector, k, limit, want_docs)? {
+                            return Ok((found, SearchPlan::Exact { reason: "few matches" }));
+                        }
+                    }
                     drop(g);
                     return exact("few matches");
                 }

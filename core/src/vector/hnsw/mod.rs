@@ -271,6 +271,12 @@ impl Hnsw {
             + self.dirty.capacity() * 8
     }
 
+    /// The distance from a query (already [`Hnsw::prepare`]d) to `node`,
+    /// as searches measure it.
+    pub fn distance_to(&self, prepared: &[f32], node: u32) -> f32 {
+        distance(self.params.metric, prepared, self.vector(node))
+    }
+
     /// The number of deleted nodes.
     pub fn deleted_count(&self) -> usize {
         self.len() - self.live
