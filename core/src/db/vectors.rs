@@ -313,6 +313,8 @@ pub(crate) fn load(
             Ok(true)
         })?;
         index.apply(&field.name, &all, map);
+        index.graph.shrink_to_fit();
+        index.ids.shrink_to_fit();
         index.origin = Origin { loaded_nodes: 0, replayed_docs: all.len(), rebuilt: true };
         index.changed_lsn = view.state.lsn;
         return Ok(index);

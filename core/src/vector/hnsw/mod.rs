@@ -271,6 +271,15 @@ impl Hnsw {
             + self.dirty.capacity() * 8
     }
 
+    /// Releases growth slack of the node arrays (after a bulk build).
+    pub fn shrink_to_fit(&mut self) {
+        self.vectors.shrink_to_fit();
+        self.links0.shrink_to_fit();
+        self.upper.shrink_to_fit();
+        self.deleted.shrink_to_fit();
+        self.norms2.shrink_to_fit();
+    }
+
     /// The distance from a query (already [`Hnsw::prepare`]d) to `node`,
     /// as searches measure it.
     pub fn distance_to(&self, prepared: &[f32], node: u32) -> f32 {

@@ -117,7 +117,18 @@ impl Hnsw {
         };
         let mut g = Hnsw::new(params);
         g.rng = meta.rng;
+        let chunks: Vec<(&[u8], &[u8])> = chunks.into_iter().collect();
+        if chunks.len() != len.div_ceil(NODE_CHUNK) {
+            return bad(format!("{} chunks for {len} nodes", chunks.len()));
+        }
+        // Exact sizes (the records exist, so the sizes are real): a loaded
+        // graph carries no growth slack.
         let stride = 1 + 2 * g.params.m;
+        g.vectors.reserve_exact(len * dim);
+        g.links0.reserve_exact(len * stride);
+        g.upper.reserve_exact(len);
+        g.deleted.reserve_exact(len);
+        g.norms2.reserve_exact(len);
         let mut seen_chunks = 0u32;
         for (chunk, (links, vectors)) in chunks.into_iter().enumerate() {
             let nodes = Self::chunk_nodes(len, chunk as u32);
