@@ -20,6 +20,8 @@ pub mod error;
 pub mod parallel;
 pub mod store;
 
+pub use axon_core::db::search::SearchHit;
+pub use axon_core::db::{SearchOptions, SearchPlan};
 pub use axon_core::{BatchOp, DbSnapshot, Document, Durability, Filter, Schema, Value, WriteBatch};
 pub use db::{Db, Options};
 pub use error::{Error, Result};
