@@ -30,8 +30,9 @@ Filtered search (hnswlib and faiss; needs attrs.jsonl with "bucket" 0..999): for
 each selectivity s of --selectivities the filter is bucket < s*1000. The exact
 filtered top-10 is computed with numpy (float32 scan, float64 re-rank). Methods:
 
-* post:    over-fetch k' = min(n, ceil(k/s)) with ef = max(--filter-ef, k'), keep
-           the first k results that pass the filter (the numpy filtering is timed)
+* post:    over-fetch k' = min(n, ceil(--overfetch * k/s)) (default overfetch 1)
+           with ef = max(--filter-ef, k'), keep the first k results that pass the
+           filter (the numpy filtering is timed)
 * native:  hnswlib's knn_query(filter=callable) (a Python callable called per
            candidate) and faiss SearchParametersHNSW(sel=IDSelectorBitmap), both
            with ef = --filter-ef and k = 10
@@ -336,7 +337,7 @@ def run_peer(a, name):
             mask = bucket < int(round(sel * 1000))
             ids = np.flatnonzero(mask)
             fgt = exact_topk(base, queries, "l2" if a.metric == "l2" else "ip", ids, K)
-            kf = min(n, math.ceil(K / sel - 1e-9))
+            kf = min(n, math.ceil(a.overfetch * K / sel - 1e-9))
 
             def post_one(r, mask=mask):
                 r = np.asarray(r)
@@ -383,7 +384,7 @@ def run_peer(a, name):
         "params": {"n": n, "dim": dim, "queries": nq, "k": K, "metric": a.metric, "threads": 1,
                    "rounds": a.rounds, "filter_rounds": a.filter_rounds, "qps": "best of rounds",
                    "peer": name, "version": ver, "numpy": np.__version__, "data_dir": a.dir,
-                   "filter_ef": a.filter_ef, **peer.params},
+                   "filter_ef": a.filter_ef, "overfetch": a.overfetch, **peer.params},
         "results": {"build_s": build_s, "rss_before_kib": rss0, "rss_after_build_kib": rss1,
                     "rows": {m: [{"ef": r[0], "recall": r[1], "qps": r[2]} for r in rows]
                              for m, rows in results.items()},
@@ -433,6 +434,7 @@ def main():
                     help="filtered-search selectivities; '' to skip")
     ap.add_argument("--filter-ef", type=int, default=64)
     ap.add_argument("--filter-rounds", type=int, default=2)
+    ap.add_argument("--overfetch", type=float, default=1.0, help="post-filter fetches overfetch*k/s results")
     ap.add_argument("--out", help="append one JSON line per peer to this file")
     ap.add_argument("--child", help=argparse.SUPPRESS)  # internal: run one peer, write JSON here
     ap.add_argument("--peer", help=argparse.SUPPRESS)

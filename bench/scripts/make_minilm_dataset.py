@@ -26,11 +26,13 @@ Software documentation is one coherent domain of natural-language paragraphs
 "search the docs" is the typical use of an embedded vector database.
 
 Passages: the text of every <p> element (code in <pre> is skipped, inline code
-is kept), whitespace-normalised, split into sentences and grouped greedily into
-passages of 1-3 sentences aiming at 25-60 words; passages shorter than 10 words,
-longer than 120 words or less than 70% letters/spaces (code-like) are dropped,
-and exactly-equal passages are deduplicated (first occurrence kept; footers and
-repeated boilerplate collapse to one). Files are read in sorted order, so the
+is kept; the R manuals' navigation lines are dropped and the "§" commit links
+ending PostgreSQL's release-note items removed), whitespace-normalised, split
+into sentences and grouped greedily into passages of 1-3 sentences aiming at
+25-60 words; passages shorter than 10 words, longer than 120 words or less than
+70% letters/spaces (code-like) are dropped, and exactly-equal passages are
+deduplicated (first occurrence kept; footers and repeated boilerplate collapse
+to one). Files are read in sorted order, so the
 pool is deterministic for given package versions (recorded in meta.json with
 the .debs' sha256). A seeded shuffle (--seed, default 42) of the pool picks the
 --queries held-out query passages first and then the --n base passages; the
@@ -110,6 +112,10 @@ MAX_LEN = 256
 GT_K = 100
 DIM = 384
 
+# Texinfo navigation lines of the R manuals ("Next: X, Previous: Y, Up: Z [Contents][Index]")
+NAV_LINE = re.compile(r"^(Next|Previous|Up): .*(, (Previous|Up): |\[Contents\]|\[Index\])")
+# The "§" links to commits after each item of PostgreSQL's release notes
+SECTION_LINKS = re.compile(r"(\s+§)+\s*$")
 SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 TARGET_WORDS, MAX_WORDS, MIN_WORDS, DROP_WORDS = 25, 60, 10, 120
 
@@ -288,6 +294,9 @@ def build_pool(debs):
             rel = os.path.relpath(path, root)
             for para in parser.paras:
                 n_par += 1
+                if NAV_LINE.match(para):
+                    continue
+                para = SECTION_LINKS.sub("", para)
                 for text, words in split_passages(para):
                     if not keep(text, words):
                         continue
