@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """hnswlib, faiss (IndexHNSWFlat) and usearch on the same .fvecs/.ivecs files: Axon's HNSW peers.
 
-Generalises hnswlib_peer.py. Reads base.fvecs, query.fvecs and groundtruth.ivecs
+Reads base.fvecs, query.fvecs and groundtruth.ivecs
 (and attrs.jsonl for filtered search) from --dir, e.g. /tmp/axon-hnsw-bench
 (`axon-bench hnsw`, --metric l2) or /tmp/axon-minilm (make_minilm_dataset.py,
 --metric ip or cos). Each peer runs in a child process of its own, so that the

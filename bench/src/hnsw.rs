@@ -1,5 +1,5 @@
 //! `hnsw`: Axon's in-memory HNSW graph on a synthetic clustered dataset, the
-//! baseline that `bench/scripts/hnswlib_peer.py` measures hnswlib against.
+//! baseline that `bench/scripts/ann_peers.py` measures hnswlib (and faiss, usearch) against.
 //!
 //! The dataset is deterministic: `--n` base vectors (default 100,000) and
 //! 1,000 queries of `--dim` dimensions (default 128), drawn from the same
