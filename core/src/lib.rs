@@ -18,6 +18,7 @@ pub mod model;
 pub mod page;
 pub mod storage;
 pub mod superblock;
+pub mod text;
 pub mod vector;
 pub mod wal;
 

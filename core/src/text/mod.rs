@@ -1,0 +1,4 @@
+//! Text for retrieval: chunking passages for embedding (the embedder and the
+//! knowledge store build on it).
+
+pub mod chunk;
