@@ -180,26 +180,32 @@ pub fn chunk(text: &str, opts: &ChunkOptions, count: &dyn Fn(&str) -> usize) -> 
     }
     let mut chunks = Vec::new();
     let mut i = 0;
+    // The first unit no chunk holds yet: every chunk takes it.
+    let mut first_new = 0;
     while i < units.len() {
         // Pack units i..j.
         let mut j = i;
         let mut tokens = 0;
-        while j < units.len() && (j == i || tokens + units[j].tokens <= max) {
-            if j > i && units[j].para_start && tokens * 2 >= max {
+        while j < units.len() {
+            let u = &units[j];
+            if j > first_new && (tokens + u.tokens > max || (u.para_start && tokens * 2 >= max)) {
                 break;
             }
-            tokens += units[j].tokens;
+            tokens += u.tokens;
             j += 1;
         }
+        first_new = j;
         chunks.push(Chunk { range: units[i].range.start..units[j - 1].range.end, tokens });
         if j >= units.len() {
             break;
         }
         // The next chunk starts with the tail of this one that fits in the
         // overlap, but always moves forward.
+        // The tail must leave room for unit j, so the next chunk ends later.
+        let room = overlap.min(max - units[j].tokens.min(max));
         let mut k = j;
         let mut tail = 0;
-        while k > i + 1 && tail + units[k - 1].tokens <= overlap {
+        while k > i + 1 && tail + units[k - 1].tokens <= room {
             tail += units[k - 1].tokens;
             k -= 1;
         }
@@ -293,6 +299,41 @@ mod tests {
         let joined: String = t.concat();
         let expect: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         assert_eq!(joined.chars().filter(|c| !c.is_whitespace()).collect::<String>(), expect);
+    }
+
+    #[test]
+    fn random_texts_keep_every_rule() {
+        let mut rng = crate::storage::crash::Rng::new(5);
+        let pieces =
+            ["alpha", "beta.", "Gamma!", "δέλτα", "日本。", "x", "\n\n", "\n", "  ", "long-word-with-many-parts"];
+        for round in 0..300 {
+            let n = rng.below(80) as usize;
+            let text: String =
+                (0..n).map(|_| format!("{} ", pieces[rng.below(pieces.len() as u64) as usize])).collect();
+            let max = 1 + rng.below(15) as usize;
+            let opts = ChunkOptions { max_tokens: max, overlap_tokens: rng.below(max as u64 + 3) as usize };
+            let chars = |s: &str| s.chars().filter(|c| !c.is_whitespace()).count().div_ceil(4);
+            let c = chunk(&text, &opts, &chars);
+            assert_eq!(c.is_empty(), text.trim().is_empty(), "round {round}");
+            for (i, ch) in c.iter().enumerate() {
+                let piece = &text[ch.range.clone()];
+                assert!(ch.tokens <= max, "round {round}: {piece:?} has {} > {max}", ch.tokens);
+                assert_eq!(piece, piece.trim(), "round {round}: untrimmed");
+                assert!(!piece.is_empty());
+                if i > 0 {
+                    let prev = &c[i - 1];
+                    assert!(ch.range.start > prev.range.start && ch.range.end > prev.range.end, "round {round}");
+                    // No gap: every non-space byte between chunks is covered.
+                    assert!(
+                        text[prev.range.end..ch.range.start.max(prev.range.end)].trim().is_empty(),
+                        "round {round}"
+                    );
+                }
+            }
+            if let (Some(first), Some(last)) = (c.first(), c.last()) {
+                assert!(text[..first.range.start].trim().is_empty() && text[last.range.end..].trim().is_empty());
+            }
+        }
     }
 
     #[test]
