@@ -105,8 +105,15 @@ impl Hnsw {
         let bad = |what: String| Err(Error::corrupt(format!("vector index: {what}")));
         let dim = meta.dim as usize;
         let len = meta.len as usize;
-        if dim == 0 || dim > crate::model::MAX_VECTOR_DIM as usize || meta.m < 2 || meta.m > 1024 {
-            return bad(format!("implausible parameters (dim {dim}, m {})", meta.m));
+        // Bounded as schemas bound them: a damaged value must not size an
+        // allocation (search heaps hold 4 × ef_construction entries).
+        let (m, efc) = (meta.m, meta.ef_construction);
+        if dim == 0
+            || dim > crate::model::MAX_VECTOR_DIM as usize
+            || !(2..=crate::model::schema::MAX_M).contains(&m)
+            || !(1..=crate::model::schema::MAX_EF_CONSTRUCTION).contains(&efc)
+        {
+            return bad(format!("implausible parameters (dim {dim}, m {m}, ef_construction {efc})"));
         }
         let params = HnswParams {
             dim,
@@ -338,5 +345,9 @@ mod tests {
         let mut meta = g.meta();
         meta.len += 1;
         assert!(matches!(restore(&recs, &meta), Err(Error::Corrupt(_))));
+        for (m, efc) in [(1, 20), (100_000, 20), (4, 0), (4, u32::MAX)] {
+            let meta = GraphMeta { m, ef_construction: efc, ..g.meta() };
+            assert!(matches!(restore(&recs, &meta), Err(Error::Corrupt(_))), "m {m}, ef_construction {efc}");
+        }
     }
 }
