@@ -66,12 +66,11 @@ impl Db {
         // the lock only if the catalog has changed since.
         let catalog = self.engine.snapshot().view().state.catalog.clone();
         let prepared = batch::prepare(&catalog, batch);
-        let (lsn, existed) = self.engine.commit(|view| {
-            let (ops, existed) = batch::resolve(view, batch, &catalog, prepared)?;
-            // Valid: the vector graphs follow, in commit order.
-            self.vectors.apply(&view.state.catalog, &ops, view.state.lsn + 1);
-            Ok((ops, existed))
-        })?;
+        let (lsn, existed) = self.engine.commit_logged(
+            |view| batch::resolve(view, batch, &catalog, prepared),
+            // Logged: the vector graphs follow, in commit order.
+            |view, ops| self.vectors.apply(&view.state.catalog, ops, view.state.lsn),
+        )?;
         Ok(BatchOutcome { lsn, existed })
     }
 

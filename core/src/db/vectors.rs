@@ -451,8 +451,8 @@ impl VectorIndexes {
         Ok(index)
     }
 
-    /// Applies a validated commit's operations (to be committed at `lsn`)
-    /// to the loaded indexes; the caller holds the writer lock. An index that cannot follow (a
+    /// Applies a logged commit's operations (committed at `lsn`) to the
+    /// loaded indexes; the caller holds the writer lock. An index that cannot follow (a
     /// document that does not decode) is unloaded, to be reloaded from the
     /// data on next use.
     pub fn apply(&self, catalog: &Catalog, ops: &[KvOp], lsn: u64) {

@@ -52,6 +52,20 @@ impl Engine {
     /// If `build` fails, nothing is written. Returns the commit's LSN (the
     /// current one when `build` returned no operations) and `build`'s output.
     pub fn commit<T>(&self, build: impl FnOnce(&View<'_>) -> Result<(Vec<KvOp>, T)>) -> Result<(u64, T)> {
+        self.commit_logged(build, |_, _| {})
+    }
+
+    /// [`Engine::commit`], calling `logged` with the new state and the
+    /// operations once the frame is in the WAL and applied, still under
+    /// the writer lock (so in LSN order) and before the commit is
+    /// acknowledged or published. Derived in-memory state (the vector
+    /// graphs) follows commits here: nothing after this point can fail
+    /// without poisoning the handle, so it never runs ahead of the data.
+    pub fn commit_logged<T>(
+        &self,
+        build: impl FnOnce(&View<'_>) -> Result<(Vec<KvOp>, T)>,
+        logged: impl FnOnce(&View<'_>, &[KvOp]),
+    ) -> Result<(u64, T)> {
         self.check_poison()?;
         let sh = &*self.shared;
         let _inside = Counted::enter(&sh.in_commit);
@@ -74,6 +88,7 @@ impl Engine {
         sh.appended_lsn.store(lsn, Ordering::Release);
         w.wal.since_checkpoint += frame.len() as u64;
         w.state = next.clone();
+        logged(&View { state: &next, pages: &*sh.pages }, &ops);
         let want_checkpoint = w.wal.since_checkpoint >= sh.opts.checkpoint_bytes;
         match sh.opts.durability {
             Durability::Sync => {
