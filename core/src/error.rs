@@ -1,5 +1,6 @@
 //! The core layer's error type. Every fallible core API returns [`Result`].
 
+use crate::embed::EmbedError;
 use crate::storage::StorageError;
 
 /// Errors raised by `axon-core`.
@@ -50,6 +51,32 @@ pub enum Error {
     /// Any other bad argument (a limit, an option value, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The embedding model failed or is missing.
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    /// A knowledge store was opened with an embedder other than the one it
+    /// was built with (another model id or vector dimension). Its vectors
+    /// cannot be compared with the new model's, so nothing is read or
+    /// written: open it with the recorded model, or build a new store.
+    #[error(
+        "knowledge store {store:?} was built with model {recorded:?} (dimension {recorded_dim}), \
+         not {given:?} (dimension {given_dim}); open it with that model or build a new store"
+    )]
+    ModelMismatch {
+        /// The store's name.
+        store: String,
+        /// The model id the store records.
+        recorded: String,
+        /// The vector dimension the store records.
+        recorded_dim: usize,
+        /// The model id of the embedder given.
+        given: String,
+        /// The vector dimension of the embedder given.
+        given_dim: usize,
+    },
+    /// Concurrent writers kept invalidating an optimistic write; retry later.
+    #[error("write conflict: {0}")]
+    Conflict(String),
 }
 
 /// The core layer's result alias.

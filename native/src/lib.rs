@@ -22,6 +22,8 @@ pub mod store;
 
 pub use axon_core::db::search::SearchHit;
 pub use axon_core::db::{SearchOptions, SearchPlan};
+pub use axon_core::kb::{AddReport, KbInput, KbOptions, KnowledgeStore, Passage, Progress, QueryOptions, SourceInfo};
 pub use axon_core::{BatchOp, DbSnapshot, Document, Durability, Filter, Schema, Value, WriteBatch};
+pub use axon_embed::{default_model_dir, EmbedError, Embedder, ModelConfig, OnnxEmbedder};
 pub use db::{Db, Options};
 pub use error::{Error, Result};

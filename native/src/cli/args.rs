@@ -93,8 +93,88 @@ pub enum Command {
     /// Build a knowledge base from the bundled project docs and answer a few
     /// questions (keyword retrieval; uses --db if given, else a temporary
     /// directory).
+    /// Embed text: one text per stdin line, one JSON array (the vector) per stdout line.
     #[command(after_help = EXIT_STATUS_HELP)]
-    Demo,
+    Embed {
+        /// Model directory (default: $AXON_MODEL_DIR, else models/all-MiniLM-L6-v2).
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+    },
+    /// A knowledge store: add text files, ask questions, get ranked passages.
+    #[command(subcommand, after_help = EXIT_STATUS_HELP)]
+    Kb(KbCommand),
+    /// The main job: build a knowledge base from the bundled docs and answer questions.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Demo {
+        /// Model directory (default: $AXON_MODEL_DIR, else models/all-MiniLM-L6-v2).
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+    },
+}
+
+/// `axon kb` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Add files (.txt, .md) or directories (recursively); the source is the file path.
+    /// Re-adding a source replaces its passages.
+    Add(KbAddArgs),
+    /// Print the passages nearest in meaning to TEXT, as JSON lines
+    /// ({"source","text","score","start","end","chunk","metadata"}).
+    Query(KbQueryArgs),
+    /// Remove every passage of SOURCE.
+    Remove {
+        #[arg(allow_hyphen_values = true)]
+        source: String,
+        /// The knowledge store's name.
+        #[arg(long, value_name = "NAME", default_value = "kb")]
+        store: String,
+    },
+    /// List the sources, as JSON lines ({"source","chunks","bytes","tokens","metadata"}).
+    Sources {
+        /// The knowledge store's name.
+        #[arg(long, value_name = "NAME", default_value = "kb")]
+        store: String,
+    },
+}
+
+/// `axon kb add`.
+#[derive(Debug, Args)]
+pub struct KbAddArgs {
+    /// Files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Model directory (default: $AXON_MODEL_DIR, else models/all-MiniLM-L6-v2).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Metadata (a JSON object) stored with every passage of these files.
+    #[arg(long, value_name = "JSON")]
+    pub meta: Option<String>,
+    /// The knowledge store's name.
+    #[arg(long, value_name = "NAME", default_value = "kb")]
+    pub store: String,
+}
+
+/// `axon kb query`.
+#[derive(Debug, Args)]
+pub struct KbQueryArgs {
+    /// The question.
+    #[arg(allow_hyphen_values = true)]
+    pub text: String,
+    /// Passages to return.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub k: usize,
+    /// Only passages matching this filter (over source, start, end, chunk and declared metadata).
+    #[arg(long, value_name = "JSON")]
+    pub filter: Option<String>,
+    /// Candidate list size of the vector search (1..=100000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ef: Option<u32>,
+    /// Model directory (default: $AXON_MODEL_DIR, else models/all-MiniLM-L6-v2).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// The knowledge store's name.
+    #[arg(long, value_name = "NAME", default_value = "kb")]
+    pub store: String,
 }
 
 /// `axon collection ...`.

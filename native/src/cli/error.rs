@@ -86,3 +86,9 @@ impl From<crate::Error> for CliError {
 pub(crate) fn stdout_error(e: std::io::Error) -> CliError {
     CliError::failed(format!("writing to stdout failed: {e}"))
 }
+
+impl From<axon_embed::EmbedError> for CliError {
+    fn from(e: axon_embed::EmbedError) -> Self {
+        CliError::failed(e.to_string())
+    }
+}

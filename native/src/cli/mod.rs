@@ -10,7 +10,14 @@
 //! axon --db DIR import NAME --fvecs FILE [--field F] [--metric cosine|l2|dot]
 //! axon --db DIR search NAME (--vector JSON | --fvecs FILE --ivecs-out FILE) --k K
 //!      [--field F] [--filter JSON] [--ef N]
+//! axon embed [--model DIR]            (stdin: one text per line; stdout: one JSON vector per line)
+//! axon --db DIR kb add PATH... [--model DIR] [--meta JSON] [--store NAME]
+//! axon --db DIR kb query TEXT [--k K] [--filter JSON] [--ef N] [--model DIR] [--store NAME]
+//! axon --db DIR kb remove SOURCE | kb sources      [--store NAME]
+//! axon demo [--model DIR] [--db DIR]
 //! ```
+//!
+//! `--model` defaults to `$AXON_MODEL_DIR`, else `models/all-MiniLM-L6-v2`.
 //!
 //! Exit status: 0 on success; 1 for a missing document or collection and for
 //! bad usage; 2 for any other error (see [`args::EXIT_STATUS_HELP`]).
@@ -18,15 +25,17 @@
 pub mod args;
 mod commands;
 mod demo;
+mod embed;
 pub mod error;
 mod json_io;
+mod kb;
 mod put;
 mod vectors;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-pub use args::{Cli, CollectionCommand, Command, ImportArgs, PutArgs, SearchArgs};
+pub use args::{Cli, CollectionCommand, Command, ImportArgs, KbAddArgs, KbCommand, KbQueryArgs, PutArgs, SearchArgs};
 pub use error::{CliError, EXIT_FAILURE, EXIT_NOT_FOUND};
 
 use crate::{Db, Options};
@@ -34,8 +43,17 @@ use crate::{Db, Options};
 /// Runs a parsed command line against stdin, stdout and stderr.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     install_panic_hook();
-    if let Command::Demo = cli.command {
-        return demo::run(cli.db.as_deref(), &mut io::stdout().lock()).map(|_| ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Demo { model } => {
+            return demo::run(cli.db.as_deref(), model.as_deref(), &mut io::stdout().lock()).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Embed { model } => {
+            let mut out = io::stdout().lock();
+            embed::run(model.as_deref(), &mut io::stdin().lock(), &mut out)?;
+            out.flush().map_err(error::stdout_error)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let Some(path) = cli.db.as_deref() else {
         return Err(CliError::usage("--db DIR is required for this command"));
@@ -53,7 +71,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // Only commands that write documents or collections create a database.
     options.create = matches!(
         &cli.command,
-        Command::Put(_) | Command::Import(_) | Command::Collection(CollectionCommand::Create { .. })
+        Command::Put(_)
+            | Command::Import(_)
+            | Command::Collection(CollectionCommand::Create { .. })
+            | Command::Kb(KbCommand::Add(_))
     );
     let db = Db::open_with(path, options)?;
     let stdout = io::stdout();
@@ -71,7 +92,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Stats => commands::stats(&db, &mut out)?,
         Command::Checkpoint => commands::checkpoint(&db, &mut out)?,
         Command::Verify => commands::verify(&db, &mut out, &mut io::stderr())?,
-        Command::Demo => {} // handled above
+        Command::Kb(cmd) => kb::run(&db, cmd, &mut out, &mut io::stderr())?,
+        Command::Demo { .. } | Command::Embed { .. } => {} // handled above
     }
     out.flush().map_err(error::stdout_error)?;
     Ok(ExitCode::SUCCESS)
