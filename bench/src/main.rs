@@ -1,7 +1,7 @@
 //! `axon-bench`: storage-engine benchmarks of Axon against SQLite.
 //!
 //! ```text
-//! cargo run --release -p axon-bench -- <commit-sync|group-commit|bulk-load|recovery|open-time|all|distance|hnsw|vectors|vectors-open|instant-distance>
+//! cargo run --release -p axon-bench -- <commit-sync|group-commit|bulk-load|recovery|open-time|all|distance|hnsw|vectors|vectors-open|instant-distance|embed|kb-eval|kb-add>
 //!     [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M]
 //!     [--batch B] [--small N] [--large N] [--large-dim D] [--opens K] [--keep]
 //! ```
@@ -9,12 +9,18 @@
 //! Each subcommand prints result lines and appends one JSON object per
 //! benchmark to `--out` (default `bench/results.jsonl`). Databases are made
 //! under `--dir` (default `/tmp/axon-bench`) and deleted afterwards.
+//!
+//! The embedding benchmarks take their own options and print one JSON line
+//! each on stdout (nothing is appended; `bench/scripts/embed_all.sh` collects
+//! them): `embed` (see `embed.rs`), `kb-eval` and `kb-add` (see `kb.rs`).
 
 mod axon_side;
 mod data;
 mod distance;
+mod embed;
 mod hnsw;
 mod instant;
+mod kb;
 mod report;
 mod sqlite;
 mod vectors;
@@ -66,7 +72,8 @@ const USAGE: &str =
 [--out FILE] [--dir DIR] [--n N] [--rounds R] [--threads T] [--per-thread M] [--batch B] \
 [--small N] [--large N] [--large-dim D] [--opens K] [--keep] [--dim D] (hnsw only) \
 [--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only) \
-[--data DIR] [--metric l2|cosine|dot] [--build-threads T] [--filtered-queries Q] (vectors) [--ef-list A,B] (instant-distance)";
+[--data DIR] [--metric l2|cosine|dot] [--build-threads T] [--filtered-queries Q] (vectors) [--ef-list A,B] (instant-distance)
+       axon-bench <embed|kb-eval|kb-add> --help   (embedding benchmarks, own options)";
 
 fn parse_args() -> Args {
     let mut a = Args {
@@ -518,6 +525,14 @@ fn open_time(ctx: &Ctx) {
 }
 
 fn main() {
+    // The embedding benchmarks: own options, one JSON line on stdout.
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    match raw.first().map(String::as_str) {
+        Some("embed") => return embed::run(&raw[1..]),
+        Some("kb-eval") => return kb::eval(&raw[1..]),
+        Some("kb-add") => return kb::add(&raw[1..]),
+        _ => {}
+    }
     let args = parse_args();
     let machine = report::machine();
     report::print_machine(&machine);

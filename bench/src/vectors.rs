@@ -45,7 +45,7 @@ pub fn read_vecs<T: Copy>(path: &Path, limit: usize, conv: fn([u8; 4]) -> T) -> 
     }
     let dim = i32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
     let rec = 4 + 4 * dim;
-    assert!(dim > 0 && bytes.len() % rec == 0, "{}: not a vecs file of dimension {dim}", path.display());
+    assert!(dim > 0 && bytes.len().is_multiple_of(rec), "{}: not a vecs file of dimension {dim}", path.display());
     let mut out = Vec::new();
     for r in bytes.chunks_exact(rec).take(limit) {
         assert_eq!(i32::from_le_bytes(r[0..4].try_into().unwrap()) as usize, dim, "{}: ragged rows", path.display());

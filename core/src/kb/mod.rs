@@ -76,7 +76,7 @@ use crate::{Error, Result};
 use layout::Meta;
 
 /// Default texts per embedder call.
-pub const DEFAULT_BATCH_SIZE: usize = 32;
+pub const DEFAULT_BATCH_SIZE: usize = 256;
 /// Default chunk budget cap, in tokens.
 pub const DEFAULT_MAX_TOKENS: usize = 128;
 
@@ -90,7 +90,8 @@ pub struct KbOptions {
     /// Tokens repeated from the end of one chunk at the start of the next;
     /// less than `max_tokens`. Default `max_tokens / 8`. Recorded.
     pub overlap_tokens: Option<usize>,
-    /// Texts per embedder call (at least 1; default 32). Not recorded.
+    /// Texts per embedder call (at least 1; default 256, so a multi-threaded
+    /// embedder has several batches to share out). Not recorded.
     pub batch_size: usize,
     /// [`KnowledgeStore::add_many`] commits once the sources it holds
     /// reach about this many encoded bytes (default [`FLUSH_BYTES`], 64
