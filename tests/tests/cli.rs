@@ -393,25 +393,6 @@ fn damaged_wal_is_reported() {
 }
 
 #[test]
-fn demo_builds_a_knowledge_base_and_answers_every_question() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kb");
-    let run = axon(&db, &["demo"]).ok();
-    let lines = run.lines();
-    assert!(lines[0].starts_with("Built a knowledge base of "), "{}", lines[0]);
-    let questions: Vec<usize> =
-        lines.iter().enumerate().filter(|(_, l)| l.starts_with("Q: ")).map(|(i, _)| i).collect();
-    assert_eq!(questions.len(), 5);
-    for &q in &questions {
-        assert!(lines[q + 1].trim_start().starts_with('['), "no passage for {}", lines[q]);
-    }
-    // The knowledge base persists in the given directory and passes verify.
-    axon(&db, &["verify"]).ok();
-    let count: Json = serde_json::from_str(axon(&db, &["stats"]).ok().lines()[0]).unwrap();
-    assert!(count["collections"]["passages"].as_u64().unwrap() > 20);
-}
-
-#[test]
 fn commands_other_than_demo_need_db() {
     let out = Command::new(axon_bin()).args(["scan", "docs"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));

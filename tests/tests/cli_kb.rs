@@ -207,4 +207,5 @@ fn demo_answers_its_questions_from_the_bundled_docs() {
     let hits = kb(&db, &["query", "torn write-ahead log tail", "--store", "demo"]).ok().hits();
     assert_eq!(hits.len(), 5);
     assert!(hits.iter().any(|h| h["source"] == "docs/design.md"), "{hits:?}");
+    run(&["--db", db.to_str().unwrap(), "verify"], "", &[]).ok();
 }
