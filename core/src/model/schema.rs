@@ -34,6 +34,18 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// The score a hit is reported with, from its distance: the cosine
+    /// similarity (higher is closer), the inner product (higher is closer),
+    /// or the Euclidean distance (smaller is closer).
+    pub fn score(self, distance: f32) -> f64 {
+        let d = f64::from(distance);
+        match self {
+            Metric::Cosine => 1.0 - d,
+            Metric::Dot => -d,
+            Metric::L2 => d.max(0.0).sqrt(),
+        }
+    }
+
     /// The schema JSON name of the metric (`cosine`, `l2`, `dot`).
     pub fn name(self) -> &'static str {
         match self {
