@@ -1,0 +1,536 @@
+// The axondb package in headless Chromium (Debian's, driven by playwright-core):
+// core's storage conformance suite on OPFS in a dedicated worker, end to end
+// through the package (unbundled with an import map, and bundled by Vite), SIGKILL
+// of the browser while puts run, two tabs, the knowledge store on the real MiniLM
+// model against the native embedder, bad input, and a database written by the
+// native CLI opened in the browser.
+//
+//   node --test wasm/tests/browser/browser.test.mjs
+//
+// scripts/test-browser.sh builds what this needs and runs it. Environment:
+//   AXON_NPM_PKG  the built package (default wasm/pkg)      AXON_BIN  the native axon CLI
+//   AXON_VITE_DIST the Vite build of wasm/tests/vite         AXON_MODELS the models directory
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { launch } from "./chromium.mjs";
+import { serve } from "./server.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../../..");
+const pkg = resolve(process.env.AXON_NPM_PKG || join(root, "wasm/pkg"));
+const models = resolve(process.env.AXON_MODELS || join(root, "models"));
+const viteDist = resolve(process.env.AXON_VITE_DIST || join(root, "wasm/tests/vite/dist"));
+const axonBin = resolve(process.env.AXON_BIN || join(root, "target/debug/axon"));
+const MODEL = "all-MiniLM-L6-v2";
+
+const scratch = mkdtempSync(join(tmpdir(), "axondb-browser-"));
+const nativeDb = join(scratch, "native-db");
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(join(pkg, "index.js")), `no package at ${pkg}: run scripts/build-npm.sh`);
+  server = await serve({
+    "/pkg/": pkg,
+    "/pages/": join(here, "pages"),
+    "/models/": models,
+    "/fixtures/": join(root, "embed/tests/fixtures"),
+    "/vite/": viteDist,
+    "/native/": nativeDb,
+  });
+  browser = await launch(join(scratch, "profile"));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function page(path, b = browser) {
+  const p = await b.context.newPage();
+  p.on("pageerror", (e) => console.error(`page error (${path}): ${e.message}`));
+  await p.goto(server.url + path);
+  await p.waitForFunction(() => window.axondbReady === true, null, { timeout: 30000 });
+  return p;
+}
+
+test("core's storage conformance suite passes on OPFS, in a dedicated worker", async () => {
+  const p = await browser.context.newPage();
+  await p.goto(`${server.url}/pages/conformance.html`);
+  const r = await p.evaluate(() => window.conformance);
+  assert.ok(r.ok, `conformance failed: ${r.error}`);
+  assert.ok(r.passed.length >= 6, JSON.stringify(r.passed));
+  await p.close();
+});
+
+// Creates a collection, puts 1,000 documents, searches with and without a
+// filter (checked against brute force), deletes one, closes. Then, after a
+// reload of the page, finds everything as it was.
+async function endToEnd(path, name) {
+  const p = await page(path);
+  const first = await p.evaluate(async (name) => {
+    const { open, deleteDatabase } = window.axondb;
+    await deleteDatabase(name);
+    const db = await open(name);
+    await db.createCollection("docs", {
+      fields: {
+        title: { type: "string" },
+        year: { type: "int", index: true },
+        tags: { type: "string[]" },
+        v: { type: "vector", dim: 8, metric: "cosine" },
+      },
+      required: ["title"],
+    });
+    const c = db.collection("docs");
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const docs = Array.from({ length: 1000 }, (_, i) => ({
+      id: `d${i}`,
+      title: `document ${i}`,
+      year: 1900 + (i % 120),
+      tags: i % 2 ? ["odd"] : ["even"],
+      v: Float32Array.from({ length: 8 }, rnd),
+    }));
+    const put = [await c.put(docs.slice(0, 500))];
+    for (let i = 500; i < 1000; i += 50) put.push(await c.put(docs.slice(i, i + 50)));
+    const q = Float32Array.from({ length: 8 }, rnd);
+    const cos = (a, b) => {
+      let d = 0, na = 0, nb = 0;
+      for (let i = 0; i < a.length; i++) (d += a[i] * b[i]), (na += a[i] * a[i]), (nb += b[i] * b[i]);
+      return d / Math.sqrt(na * nb);
+    };
+    const brute = (pred) =>
+      docs.filter(pred).map((d) => [d.id, cos(q, d.v)]).sort((a, b) => b[1] - a[1]).slice(0, 10).map((x) => x[0]);
+    const all = await c.search({ vector: q, k: 10, ef: 64 });
+    const allIds = await c.searchIds({ vector: q, k: 10, ef: 64 });
+    const filtered = await c.search({ vector: Array.from(q), k: 10, filter: { year: { $gte: 2000 } } });
+    const tagged = await c.search({ vector: q, k: 10, filter: { tags: { $contains: "odd" } } });
+    const removed = await c.delete("d999");
+    const out = {
+      put,
+      count: await c.count(),
+      all: all.map((h) => h.id),
+      allScores: all.map((h) => h.score),
+      allIds: allIds.map((h) => h.id),
+      bruteAll: brute(() => true),
+      filtered: filtered.map((h) => h.id),
+      filteredYears: filtered.map((h) => h.doc.year),
+      bruteFiltered: brute((d) => d.year >= 2000),
+      tagged: tagged.map((h) => h.id),
+      bruteTagged: brute((d) => d.tags[0] === "odd"),
+      removed,
+      d7: await c.get("d7"),
+      d7v: Array.from(docs[7].v),
+      verify: await db.verify(),
+    };
+    await db.close();
+    return out;
+  }, name);
+  assert.deepEqual(first.put, [500, ...Array(10).fill(50)]);
+  assert.equal(first.count, 999);
+  assert.equal(first.removed, true);
+  const recall = (got, want) => got.filter((id) => want.includes(id)).length / want.length;
+  assert.ok(recall(first.all, first.bruteAll) >= 0.9, `recall ${first.all} vs ${first.bruteAll}`);
+  assert.deepEqual(first.allIds, first.all, "searchIds finds what search finds");
+  assert.ok(recall(first.filtered, first.bruteFiltered) >= 0.9, `filtered recall ${first.filtered}`);
+  assert.ok(recall(first.tagged, first.bruteTagged) >= 0.9, `tagged recall ${first.tagged}`);
+  assert.ok(first.filteredYears.every((y) => y >= 2000), "every filtered hit matches the filter");
+  assert.deepEqual([...first.allScores].sort((a, b) => b - a), first.allScores, "hits come best first");
+  assert.deepEqual(first.d7.v.map(Math.fround), first.d7v.map(Math.fround), "vectors round-trip as f32");
+  assert.equal(first.d7.title, "document 7");
+  assert.deepEqual(first.verify.problems, []);
+
+  await p.reload();
+  await p.waitForFunction(() => window.axondbReady === true);
+  const second = await p.evaluate(async (name) => {
+    const db = await window.axondb.open(name);
+    const c = db.collection("docs");
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    for (let i = 0; i < 8000; i++) rnd();
+    const q = Float32Array.from({ length: 8 }, rnd);
+    const out = {
+      count: await c.count(),
+      d7: await c.get("d7"),
+      d999: await c.get("d999"),
+      all: (await c.search({ vector: q, k: 10, ef: 64 })).map((h) => h.id),
+      filtered: (await c.search({ vector: q, k: 10, filter: { year: { $gte: 2000 } } })).map((h) => h.id),
+      collections: (await db.collections()).map((c) => c.name),
+      verify: await db.verify(),
+    };
+    await db.close();
+    return out;
+  }, name);
+  assert.equal(second.count, 999, "every document is there after a reload");
+  assert.deepEqual(second.d7, first.d7);
+  assert.equal(second.d999, null, "the delete is still there after a reload");
+  assert.deepEqual(second.all, first.all, "the same hits after a reload");
+  assert.deepEqual(second.filtered, first.filtered, "the same filtered hits after a reload");
+  assert.deepEqual(second.collections, ["docs"]);
+  assert.deepEqual(second.verify.problems, []);
+  await p.close();
+}
+
+test("end to end through the package, unbundled (import map), across a reload", async () => {
+  await endToEnd("/pages/index.html", "e2e");
+});
+
+test("end to end through the package bundled by Vite, across a reload", async (t) => {
+  if (!existsSync(join(viteDist, "index.html"))) {
+    assert.fail(`no Vite build at ${viteDist}: scripts/test-browser.sh builds it`);
+  }
+  await endToEnd("/vite/index.html", "e2e-vite");
+});
+
+test("bad input from JavaScript rejects clearly and writes nothing", async () => {
+  const p = await page("/pages/index.html");
+  const r = await p.evaluate(async () => {
+    const { open, deleteDatabase } = window.axondb;
+    await deleteDatabase("bad");
+    const db = await open("bad");
+    const c = await db.createCollection("docs", {
+      fields: { year: { type: "int" }, v: { type: "vector", dim: 3, metric: "l2" } },
+    });
+    await c.put([{ id: "ok", year: 2000, v: [1, 2, 3] }]);
+    const err = async (f) => {
+      try {
+        await f();
+        return "no error";
+      } catch (e) {
+        return e instanceof Error ? e.message : `not an Error: ${e}`;
+      }
+    };
+    const out = {
+      dim: await err(() => c.put([{ id: "a", v: [1, 2] }])),
+      nan: await err(() => c.put([{ id: "b", v: [1, NaN, 3] }])),
+      inf: await err(() => c.put([{ id: "c", v: new Float32Array([1, Infinity, 3]) }])),
+      type: await err(() => c.put([{ id: "d", year: "soon", v: [1, 2, 3] }])),
+      mixed: await err(() => c.put([{ id: "e", v: [1, 2, 3] }, { id: "f", v: [1] }])),
+      unknownColl: await err(() => db.collection("nope").put([{ id: "x" }])),
+      unknownCollSearch: await err(() => db.collection("nope").search({ vector: [1, 2, 3] })),
+      badFilter: await err(() => c.search({ vector: [1, 2, 3], filter: { year: { $near: 3 } } })),
+      badFilterType: await err(() => c.search({ vector: [1, 2, 3], filter: { year: "x" } })),
+      searchDim: await err(() => c.search({ vector: [1, 2] })),
+      searchNaN: await err(() => c.search({ vector: [1, NaN, 3] })),
+      k0: await err(() => c.search({ vector: [1, 2, 3], k: 0 })),
+      schema: await err(() => db.createCollection("s", { fields: { v: { type: "vector" } } })),
+      dupColl: await err(() => db.createCollection("docs", { fields: {} })),
+      badName: await err(() => open("a/b")),
+      badOpt: await err(() => open("bad2", { pageSize: 1000 })),
+      count: await c.count(),
+      ids: (await c.scan()).map((d) => d.id),
+    };
+    await db.close();
+    out.closed = await err(() => c.count());
+    return out;
+  });
+  assert.match(r.dim, /document "a": field "v": expected 3 numbers, got 2/);
+  assert.match(r.nan, /NaN/);
+  assert.match(r.inf, /Infinity/);
+  assert.match(r.type, /year/);
+  assert.match(r.mixed, /"f"/);
+  assert.match(r.unknownColl, /unknown collection "nope"/);
+  assert.match(r.unknownCollSearch, /unknown collection "nope"/);
+  assert.match(r.badFilter, /invalid filter/);
+  assert.match(r.badFilterType, /invalid filter/);
+  assert.match(r.searchDim, /dimension/i);
+  assert.match(r.searchNaN, /finite|NaN/i);
+  assert.match(r.k0, /k must be a positive integer/);
+  assert.match(r.schema, /invalid schema/);
+  assert.match(r.dupColl, /already exists/);
+  assert.match(r.badName, /invalid database name/);
+  assert.match(r.badOpt, /pageSize 1000/);
+  assert.equal(r.count, 1, "no rejected put wrote anything");
+  assert.deepEqual(r.ids, ["ok"]);
+  assert.match(r.closed, /closed/);
+  await p.close();
+});
+
+// Runs `f(arg)` in the page, rejecting if it takes longer than `ms`: no call may hang.
+function within(p, ms, f, arg) {
+  return p.evaluate(
+    ({ src, arg, ms }) =>
+      Promise.race([
+        new Function(`return (${src})`)()(arg),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)),
+      ]),
+    { src: f.toString(), arg, ms },
+  );
+}
+
+test("two tabs: the second tab's calls go through the first; it takes over when the first goes away", async () => {
+  const a = await page("/pages/index.html");
+  const b = await page("/pages/index.html");
+  const c = await page("/pages/index.html");
+  await within(a, 20000, async () => {
+    await window.axondb.deleteDatabase("shared");
+    window.db = await window.axondb.open("shared");
+    const c = await window.db.createCollection("docs", {
+      fields: { n: { type: "int", index: true }, v: { type: "vector", dim: 2, metric: "l2" } },
+    });
+    await c.put([{ id: "one", n: 1, v: [1, 0] }]);
+  });
+  // Tab B opens the same database: its calls are forwarded to tab A.
+  const fromB = await within(b, 20000, async () => {
+    const t0 = performance.now();
+    window.db = await window.axondb.open("shared");
+    const openMs = performance.now() - t0;
+    const c = window.db.collection("docs");
+    const r = { openMs, one: await c.get("one"), put: await c.put([{ id: "two", n: 2, v: [0, 1] }]) };
+    r.hits = (await c.search({ vector: [0, 0.9], k: 1, filter: { n: { $gte: 1 } } })).map((h) => h.id);
+    r.count = await c.count();
+    r.badDim = await c.put([{ id: "bad", v: [1] }]).then(() => "no error", (e) => e.message);
+    r.removeOpen = await window.axondb.deleteDatabase("shared").then(() => "removed", (e) => e.message);
+    return r;
+  });
+  assert.deepEqual(fromB.one, { id: "one", n: 1, v: [1, 0] });
+  assert.equal(fromB.put, 1);
+  assert.deepEqual(fromB.hits, ["two"]);
+  assert.equal(fromB.count, 2);
+  assert.match(fromB.badDim, /document "bad": field "v": expected 2 numbers, got 1/, "errors cross the forwarding intact");
+  assert.match(fromB.removeOpen, /open in this page/);
+  const fromA = await within(a, 10000, async () => {
+    const c = window.db.collection("docs");
+    return { two: await c.get("two"), count: await c.count() };
+  });
+  assert.deepEqual(fromA.two, { id: "two", n: 2, v: [0, 1] }, "tab A sees tab B's put");
+  assert.equal(fromA.count, 2);
+
+  // A knowledge store is not proxied; deleting an open database is refused.
+  const fromC = await within(c, 10000, async () => ({
+    kb: await window.axondb
+      .openKnowledgeStore("shared", { model: new Uint8Array(8), tokenizer: "{}" })
+      .then(() => "opened", (e) => e.message),
+    remove: await window.axondb.deleteDatabase("shared").then(() => "removed", (e) => e.message),
+  }));
+  assert.match(fromC.kb, /open in another tab/);
+  assert.match(fromC.remove, /open in another tab/);
+
+  // Tab A goes away without close(): tab B takes over and keeps working.
+  await a.close();
+  const takeover = await within(b, 20000, async () => {
+    const c = window.db.collection("docs");
+    const errors = [];
+    for (let i = 0; i < 100; i++) {
+      try {
+        await c.put([{ id: "three", n: 3, v: [1, 1] }]);
+        return { errors, count: await c.count(), one: await c.get("one"), verify: await window.db.verify() };
+      } catch (e) {
+        errors.push(e.message);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    return { errors };
+  });
+  assert.ok(takeover.count !== undefined, `tab B never took over: ${takeover.errors.slice(-3)}`);
+  takeover.errors.forEach((e) => assert.match(e, /went away|not open here/, e));
+  assert.equal(takeover.count, 3);
+  assert.equal(takeover.one.n, 1);
+  assert.deepEqual(takeover.verify.problems, []);
+
+  // A third tab now goes through tab B.
+  const third = await within(c, 20000, async () => {
+    const db = await window.axondb.open("shared");
+    const c = db.collection("docs");
+    const r = { count: await c.count(), three: await c.get("three") };
+    await db.close();
+    return r;
+  });
+  assert.equal(third.count, 3);
+  assert.equal(third.three.n, 3);
+  await within(b, 10000, () => window.db.close());
+  await b.close();
+  await c.close();
+});
+
+test("SIGKILL of the browser while puts run loses no acknowledged put", async () => {
+  const profile = join(scratch, "kill-profile");
+  let acked = -1;
+  for (let round = 0; round < 3; round++) {
+    const b = await launch(profile);
+    const p = await b.context.newPage();
+    const before = acked;
+    let start = null;
+    let roundAcks = 0;
+    p.on("console", (m) => {
+      const t = m.text();
+      let g;
+      if ((g = /^acked d(\d+)$/.exec(t))) {
+        acked = Math.max(acked, Number(g[1]));
+        roundAcks++;
+      } else if ((g = /^start (\d+)$/.exec(t))) start = Number(g[1]);
+      else if (m.type() === "error") console.error(`killer page: ${t}`);
+    });
+    await p.goto(`${server.url}/pages/killer.html`);
+    const want = 60 + round * 40;
+    const t0 = Date.now();
+    while (roundAcks < want && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(roundAcks >= want, `round ${round}: only ${roundAcks} puts acknowledged in 60 s`);
+    // The page resumes at count(): every put acknowledged before the last kill is there.
+    assert.ok(start !== null && start >= before + 1, `round ${round} resumed at ${start}, d${before} was acknowledged`);
+    await b.kill();
+  }
+  const b = await launch(profile);
+  try {
+    const p = await page("/pages/index.html", b);
+    const r = await p.evaluate(async () => {
+      const db = await window.axondb.open("killed");
+      const c = db.collection("docs");
+      const count = await c.count();
+      const missing = [];
+      for (let i = 0; i < count; i++) if ((await c.get(`d${i}`)) === null) missing.push(i);
+      const hit = await c.search({ vector: Array.from({ length: 16 }, (_, j) => Math.sin(5 * 16 + j)), k: 1 });
+      const out = { count, missing, hit: hit[0]?.id, verify: await db.verify(), stats: await db.stats() };
+      await db.close();
+      return out;
+    });
+    assert.ok(r.count >= acked + 1, `${r.count} documents, but d${acked} was acknowledged`);
+    assert.ok(r.count <= acked + 2, `${r.count} documents: at most one unacknowledged put may be there`);
+    assert.deepEqual(r.missing, [], "documents are a gapless prefix d0..");
+    assert.equal(r.hit, "d5", "the vector index answers after recovery");
+    assert.deepEqual(r.verify.problems, []);
+    assert.ok(r.stats.checkpointGeneration > 0, "checkpoints ran while puts went on");
+  } finally {
+    await b.close();
+  }
+});
+
+function nativeVectors(texts) {
+  const out = execFileSync(axonBin, ["embed", "--model", join(models, MODEL)], { input: texts.join("\n") + "\n" });
+  return out.toString().trim().split("\n").map((l) => JSON.parse(l));
+}
+
+test("knowledge store in the browser on the real MiniLM model, vectors equal to native", async () => {
+  const fixture = JSON.parse(readFileSync(join(root, "embed/tests/fixtures", `${MODEL}.json`), "utf8"));
+  const texts = fixture.sentences.filter((s) => s.length > 0 && !s.includes("\n"));
+  const native = nativeVectors(texts);
+  const p = await page("/pages/index.html");
+  const r = await p.evaluate(
+    async ({ model, texts }) => {
+      const { openKnowledgeStore, deleteDatabase } = window.axondb;
+      await deleteDatabase("kb");
+      const [onnx, tok] = await Promise.all(
+        [`/models/${model}/model.onnx`, `/models/${model}/tokenizer.json`].map((u) =>
+          fetch(u).then((r) => r.arrayBuffer()),
+        ),
+      );
+      const kb = await openKnowledgeStore("kb", { model: onnx, tokenizer: new Uint8Array(tok) });
+      const vectors = (await kb.embed(texts)).map((v) => Array.from(v));
+      const progress = [];
+      await kb.add("wal.md", "The write-ahead log makes every commit durable before it is acknowledged.\n\nRecovery replays the log after a crash.", { lang: "en" }, { onProgress: (x) => progress.push(x) });
+      await kb.add("hnsw.md", "HNSW is a graph index for approximate nearest neighbour search over vectors.");
+      await kb.add("cats.md", "Cats sleep for most of the day and purr when they are content.");
+      const q1 = await kb.query("How does the database survive a power failure?", { k: 3 });
+      const q2 = await kb.query("which animal purrs?", { k: 1 });
+      await kb.add("cats.md", "Dogs bark at the postman.");
+      const q3 = await kb.query("which animal purrs?", { k: 3, filter: { source: "cats.md" } });
+      const removed = await kb.remove("hnsw.md");
+      const sources = (await kb.sources()).map((s) => s.source).sort();
+      await kb.close();
+      let wrongModel;
+      try {
+        await openKnowledgeStore("kb", { model: onnx.slice(0, 1000), tokenizer: new Uint8Array(tok) });
+      } catch (e) {
+        wrongModel = e.message;
+      }
+      return { vectors, q1, q2, q3, removed, sources, progress, wrongModel };
+    },
+    { model: MODEL, texts },
+  );
+  const cos = (a, b) => {
+    let d = 0, na = 0, nb = 0;
+    for (let i = 0; i < a.length; i++) (d += a[i] * b[i]), (na += a[i] * a[i]), (nb += b[i] * b[i]);
+    return d / Math.sqrt(na * nb);
+  };
+  let worst = 1;
+  r.vectors.forEach((v, i) => {
+    assert.equal(v.length, 384);
+    const c = cos(v, native[i]);
+    worst = Math.min(worst, c);
+    assert.ok(c >= 0.9999, `text ${i}: browser vs native cosine ${c}`);
+    const j = fixture.sentences.indexOf(texts[i]);
+    assert.ok(cos(v, fixture.embeddings[j]) >= 0.9999, `text ${i}: browser vs onnxruntime`);
+  });
+  console.log(`# ${texts.length} texts, worst browser/native cosine ${worst.toFixed(7)}`);
+  assert.equal(r.q1[0].source, "wal.md");
+  assert.equal(r.q1[0].metadata.lang, "en");
+  assert.ok(r.q1[0].score > r.q1[2].score);
+  assert.equal(r.q2[0].source, "cats.md");
+  assert.match(r.q3[0].text, /Dogs bark/, "re-adding a source replaces its passages");
+  assert.equal(r.q3.length, 1);
+  assert.equal(r.removed, true);
+  assert.deepEqual(r.sources, ["cats.md", "wal.md"]);
+  assert.ok(r.progress.length > 0 && r.progress.at(-1).chunksEmbedded === r.progress.at(-1).chunksTotal);
+  assert.ok(r.wrongModel, "a damaged model is an error");
+
+  // After a reload the store answers from OPFS.
+  await p.reload();
+  await p.waitForFunction(() => window.axondbReady === true);
+  const again = await p.evaluate(async (model) => {
+    const [onnx, tok] = await Promise.all(
+      [`/models/${model}/model.onnx`, `/models/${model}/tokenizer.json`].map((u) => fetch(u).then((r) => r.arrayBuffer())),
+    );
+    const kb = await window.axondb.openKnowledgeStore("kb", { model: onnx, tokenizer: tok });
+    const q = await kb.query("How does the database survive a power failure?", { k: 1 });
+    await kb.close();
+    return q;
+  }, MODEL);
+  assert.equal(again[0].source, "wal.md");
+  assert.equal(again[0].text, r.q1[0].text);
+  await p.close();
+});
+
+test("a database written by the native CLI opens in the browser and answers the same", async () => {
+  const run = (args, input) => execFileSync(axonBin, ["--db", nativeDb, ...args], { input }).toString();
+  run(["collection", "create", "docs", "--schema",
+    JSON.stringify({ fields: { n: { type: "int", index: true }, v: { type: "vector", dim: 4, metric: "l2" } } })]);
+  const line = (i) => JSON.stringify({ id: `n${i}`, n: i, v: [Math.cos(i), Math.sin(i), i / 300, 1] });
+  run(["put", "docs"], Array.from({ length: 300 }, (_, i) => line(i)).join("\n") + "\n");
+  run(["checkpoint"]);
+  // These stay in the WAL: the browser must replay them.
+  run(["put", "docs"], Array.from({ length: 100 }, (_, i) => line(300 + i)).join("\n") + "\n");
+  run(["delete", "docs", "n3"]);
+  const query = [1, 0.1, 0.5, 1];
+  const expected = run(["search", "docs", "--vector", JSON.stringify(query), "--k", "5", "--filter", '{"n": {"$gte": 100}}'])
+    .trim().split("\n").map((l) => JSON.parse(l));
+
+  const p = await page("/pages/index.html");
+  const r = await p.evaluate(async (query) => {
+    await window.axondb.deleteDatabase("from-native");
+    // Copy the files into OPFS as a user would (from a download, say).
+    const root = await navigator.storage.getDirectory();
+    const dir = await (await root.getDirectoryHandle("axondb", { create: true })).getDirectoryHandle("from-native", { create: true });
+    for (const name of ["data.axon", "wal-0.log", "wal-1.log"]) {
+      const bytes = await (await fetch(`/native/${name}`)).arrayBuffer();
+      const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
+      await w.write(bytes);
+      await w.close();
+    }
+    const db = await window.axondb.open("from-native");
+    const c = db.collection("docs");
+    const out = {
+      count: await c.count(),
+      n3: await c.get("n3"),
+      n399: await c.get("n399"),
+      hits: await c.search({ vector: query, k: 5, filter: { n: { $gte: 100 } } }),
+      verify: await db.verify(),
+    };
+    await db.close();
+    return out;
+  }, query);
+  assert.equal(r.count, 399);
+  assert.equal(r.n3, null, "the delete in the WAL tail was replayed");
+  assert.equal(r.n399.n, 399, "puts in the WAL tail were replayed");
+  assert.deepEqual(r.hits.map((h) => h.id), expected.map((h) => h.id));
+  r.hits.forEach((h, i) => assert.ok(Math.abs(h.score - expected[i].score) < 1e-6, `score ${h.score} vs ${expected[i].score}`));
+  assert.deepEqual(r.verify.problems, []);
+  await p.close();
+});

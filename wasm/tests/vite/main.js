@@ -1,0 +1,4 @@
+import * as axondb from "axondb";
+
+window.axondb = axondb;
+window.axondbReady = true;
