@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use axon_core::db::SearchOptions;
 use axon_core::engine::{Durability, EngineOptions};
+use axon_core::model::Metric;
 use axon_core::{Db, Document, Schema, WriteBatch};
 use serde_json::{json, Value as Json};
 use wasm_bindgen::prelude::*;
@@ -180,6 +181,18 @@ impl Database {
     fn db(&self) -> Result<&Db> {
         self.open.as_ref().map(|(db, _)| db).ok_or(WasmError::Closed("database"))
     }
+
+    /// The database, the parsed search options and the metric of the field
+    /// they search (which sets how scores are reported).
+    fn query(&self, collection: &str, options: Option<String>) -> Result<(&Db, SearchOptions, Metric)> {
+        let db = self.db()?;
+        let opts = match options {
+            Some(text) => search_options(&parse_json("search options", &text)?)?,
+            None => SearchOptions::default(),
+        };
+        let (_, _, metric) = db.schema(collection)?.vector_field(opts.field.as_deref())?;
+        Ok((db, opts, metric))
+    }
 }
 
 #[wasm_bindgen]
@@ -268,13 +281,7 @@ impl Database {
         k: u32,
         options: Option<String>,
     ) -> std::result::Result<String, JsError> {
-        let db = self.db()?;
-        let opts = match options {
-            Some(text) => search_options(&parse_json("search options", &text)?)?,
-            None => SearchOptions::default(),
-        };
-        let schema = db.schema(collection)?;
-        let (_, _, metric) = schema.vector_field(opts.field.as_deref())?;
+        let (db, opts, metric) = self.query(collection, options)?;
         let hits = db.search(collection, vector, k as usize, &opts)?;
         let out: Vec<Json> = hits
             .iter()
@@ -294,13 +301,7 @@ impl Database {
         k: u32,
         options: Option<String>,
     ) -> std::result::Result<String, JsError> {
-        let db = self.db()?;
-        let opts = match options {
-            Some(text) => search_options(&parse_json("search options", &text)?)?,
-            None => SearchOptions::default(),
-        };
-        let schema = db.schema(collection)?;
-        let (_, _, metric) = schema.vector_field(opts.field.as_deref())?;
+        let (db, opts, metric) = self.query(collection, options)?;
         let hits = db.search_ids(collection, vector, k as usize, &opts)?;
         let out: Vec<Json> = hits.iter().map(|(id, d)| json!({"id": id, "score": metric.score(*d)})).collect();
         Ok(Json::Array(out).to_string())
