@@ -32,5 +32,7 @@ echo "test-browser: npm install (playwright-core, vite) and vite build" >&2
 
 # The native CLI writes the database the browser opens, and embeds the texts the
 # browser's vectors are compared with.
-cargo build -q -p axon --bin axon
+# The test profile (target/debug), as the Rust tests build it: nothing new to compile
+# after `cargo test`.
+cargo build -q --profile test -p axon --bin axon
 AXON_BIN=${AXON_BIN:-target/debug/axon} node --test --test-concurrency=1 wasm/tests/browser/browser.test.mjs

@@ -20,7 +20,12 @@ pub fn axon_bin() -> &'static Path {
         build.current_dir(env!("CARGO_MANIFEST_DIR"));
         build.args(["build", "--quiet", "-p", "axon", "--bin", "axon"]);
         match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => {}
+            // `cargo test` builds under the test profile, into target/debug:
+            // the binary built with it reuses the test run's compiled
+            // dependencies instead of compiling them again for `dev`.
+            Some("debug") | None => {
+                build.args(["--profile", "test"]);
+            }
             Some("release") => {
                 build.arg("--release");
             }
