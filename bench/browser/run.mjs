@@ -269,6 +269,40 @@ async function browserSide(dbDir, gt, queries, sentences) {
     }, { dim: DIM });
     for (const [batch, v] of Object.entries(out.puts)) result({ side: "browser", what: "put", batch: Number(batch), docsPerSec: v });
 
+    // Page size on OPFS: puts, a checkpoint, and cold reads after reopening.
+    for (const pageSize of [4096, 16384]) {
+      const r = await p.evaluate(async ({ dim, pageSize }) => {
+        const { open, deleteDatabase } = window.axondb;
+        const name = `page-${pageSize}`;
+        await deleteDatabase(name);
+        let db = await open(name, { pageSize, checkpointBytes: 1 << 30 });
+        const c = await db.createCollection("docs", { fields: { n: { type: "int" }, body: { type: "string" }, v: { type: "vector", dim, metric: "l2" } } });
+        let seed = 3;
+        const r = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+        const n = 10000;
+        const docs = Array.from({ length: n }, (_, i) => ({ id: `p${i}`, n: i, body: "b".repeat(200), v: Float32Array.from({ length: dim }, r) }));
+        let t = performance.now();
+        for (let i = 0; i < n; i += 100) await c.put(docs.slice(i, i + 100));
+        const putS = (performance.now() - t) / 1000;
+        t = performance.now();
+        await db.checkpoint();
+        const checkpointMs = performance.now() - t;
+        await db.close();
+        t = performance.now();
+        db = await open(name);
+        const openMs = performance.now() - t;
+        const c2 = db.collection("docs");
+        t = performance.now();
+        for (let i = 0; i < 1000; i++) await c2.get(`p${(i * 7919) % n}`);
+        const coldGetMs = (performance.now() - t) / 1000;
+        const stats = await db.stats();
+        await db.close();
+        await deleteDatabase(name);
+        return { pageSize, putDocsPerSec: n / putS, checkpointMs, openMs, coldGetMs, pages: stats.pages };
+      }, { dim: DIM, pageSize });
+      result({ side: "browser", what: "page size", ...r });
+    }
+
     if (sentences) {
       out.embed = await p.evaluate(async ({ sentences }) => {
         const [onnx, tok] = await Promise.all(["/models/all-MiniLM-L6-v2/model.onnx", "/models/all-MiniLM-L6-v2/tokenizer.json"].map((u) => fetch(u).then((r) => r.arrayBuffer())));
