@@ -77,9 +77,13 @@ function vectorOf(v) {
   throw new TypeError("search needs `vector`: an array of numbers or a Float32Array");
 }
 
+// The bindings take these as u32, and wasm-bindgen would wrap larger numbers.
+const MAX_U32 = 2 ** 32 - 1;
+
 function positiveInt(name, v, dflt) {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 1) throw new TypeError(`${name} must be a positive integer, got ${v}`);
+  if (v > MAX_U32) throw new RangeError(`${name} must be at most ${MAX_U32}, got ${v}`);
   return v;
 }
 

@@ -221,6 +221,7 @@ test("bad input from JavaScript rejects clearly and writes nothing", async () =>
       searchDim: await err(() => c.search({ vector: [1, 2] })),
       searchNaN: await err(() => c.search({ vector: [1, NaN, 3] })),
       k0: await err(() => c.search({ vector: [1, 2, 3], k: 0 })),
+      kHuge: await err(() => c.search({ vector: [1, 2, 3], k: 2 ** 32 + 1 })),
       schema: await err(() => db.createCollection("s", { fields: { v: { type: "vector" } } })),
       dupColl: await err(() => db.createCollection("docs", { fields: {} })),
       badName: await err(() => open("a/b")),
@@ -244,6 +245,7 @@ test("bad input from JavaScript rejects clearly and writes nothing", async () =>
   assert.match(r.searchDim, /dimension/i);
   assert.match(r.searchNaN, /finite|NaN/i);
   assert.match(r.k0, /k must be a positive integer/);
+  assert.match(r.kHuge, /k must be at most 4294967295/, "no silent wrap to k = 1");
   assert.match(r.schema, /invalid schema/);
   assert.match(r.dupColl, /already exists/);
   assert.match(r.badName, /invalid database name/);
