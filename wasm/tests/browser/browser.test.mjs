@@ -395,7 +395,9 @@ test("SIGKILL of the browser while puts run loses no acknowledged put", async ()
       return out;
     });
     assert.ok(r.count >= acked + 1, `${r.count} documents, but d${acked} was acknowledged`);
-    assert.ok(r.count <= acked + 2, `${r.count} documents: at most one unacknowledged put may be there`);
+    // No upper bound: the page's last "acked" console lines can die with the
+    // browser before they reach the test, so puts acknowledged in the page may
+    // be more than the test saw. The ids must still be a gapless prefix.
     assert.deepEqual(r.missing, [], "documents are a gapless prefix d0..");
     assert.equal(r.hit, "d5", "the vector index answers after recovery");
     assert.deepEqual(r.verify.problems, []);
