@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::codec;
 use crate::model::Schema;
-use crate::Result;
+use crate::{limits, Error, Result};
 
 /// Key of the catalog record.
 pub const CATALOG_KEY: &[u8] = b"\x00catalog";
@@ -37,9 +37,17 @@ pub struct CollectionInfo {
 }
 
 impl Catalog {
-    /// Decodes the catalog record.
+    /// Decodes the catalog record, checking the limits a catalog written
+    /// by Axon always respects (collection and field counts).
     pub fn decode(bytes: &[u8]) -> Result<Catalog> {
-        codec::decode(bytes, "catalog")
+        let cat: Catalog = codec::decode(bytes, "catalog")?;
+        if cat.collections.len() > limits::MAX_COLLECTIONS {
+            return Err(Error::corrupt(format!("catalog lists {} collections", cat.collections.len())));
+        }
+        if let Some((name, c)) = cat.collections.iter().find(|(_, c)| c.schema.fields.len() > limits::MAX_FIELDS) {
+            return Err(Error::corrupt(format!("catalog: collection {name:?} has {} fields", c.schema.fields.len())));
+        }
+        Ok(cat)
     }
     /// Encodes the catalog record.
     pub fn encode(&self) -> Result<Vec<u8>> {

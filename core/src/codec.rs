@@ -15,8 +15,9 @@ use crate::{Error, Result};
 
 /// Version of the on-disk format, stored in the superblock and in every log
 /// segment header. Bump it on any change to the bytes (2: HNSW parameters
-/// in vector fields, vector-index records).
-pub const FORMAT_VERSION: u32 = 2;
+/// in vector fields, vector-index records; 3: strings longer than
+/// `limits::INDEX_PREFIX_BYTES` are indexed by a prefix and a hash).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Largest record the decoder accepts; a length above it is damage, not data.
 const LIMIT: usize = 1 << 30;

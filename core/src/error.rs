@@ -77,6 +77,21 @@ pub enum Error {
     /// Concurrent writers kept invalidating an optimistic write; retry later.
     #[error("write conflict: {0}")]
     Conflict(String),
+    /// A broken internal invariant: a bug in axon, reported instead of a panic.
+    #[error("internal error (a bug in axon): {0}")]
+    Internal(String),
+    /// An input is larger than a limit of the format (see `limits`).
+    #[error("{what} is {size} bytes, more than the limit of {limit}{hint}")]
+    LimitExceeded {
+        /// What is too large.
+        what: String,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+        /// Where the limit comes from or what to do, with a leading separator.
+        hint: String,
+    },
 }
 
 /// The core layer's result alias.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod filter;
 pub mod freelist;
 pub mod kb;
+pub mod limits;
 pub mod model;
 pub mod page;
 pub mod storage;

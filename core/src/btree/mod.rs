@@ -16,8 +16,7 @@ pub use node::{LeafEntry, Node, ValRef};
 pub use read::{get, read_value, Cursor};
 pub use write::{Change, TreeWriter};
 
-/// Longest key the tree accepts (collection prefix + document id).
-pub const MAX_KEY: usize = 5 + crate::model::MAX_ID_BYTES;
+pub use crate::limits::max_key;
 
 /// Deepest tree any real database reaches; deeper means a cycle or damage.
 pub(crate) const MAX_DEPTH: usize = 32;

@@ -67,8 +67,10 @@ pub fn max_inline_entry(page_size: usize) -> usize {
     (page_size - HEADER) / 2
 }
 
-/// Encodes a node into `buf` (one page) and seals it for page `id`.
-pub fn encode(node: &Node, id: PageId, buf: &mut [u8]) {
+/// Encodes a node into `buf` (one page) and seals it for page `id`. A node
+/// that does not fit the page (or has more entries than a u16 counts, or
+/// a branch without children) is an error and `buf` is left unsealed.
+pub fn encode(node: &Node, id: PageId, buf: &mut [u8]) -> Result<()> {
     match node {
         Node::Leaf(entries) => encode_leaf(
             entries.iter().map(|e| {
@@ -82,18 +84,33 @@ pub fn encode(node: &Node, id: PageId, buf: &mut [u8]) {
             buf,
         ),
         Node::Branch(children) => {
+            let Some(((_, first), rest)) = children.split_first() else {
+                return Err(unfit(id, "a branch without children"));
+            };
+            let size = HEADER + 8 + rest.iter().map(|(k, _)| branch_entry_size(k)).sum::<usize>();
+            if size > buf.len()
+                || children.len() > usize::from(u16::MAX)
+                || rest.iter().any(|(k, _)| k.len() > usize::from(u16::MAX))
+            {
+                return Err(unfit(id, &format!("a branch of {} children and {size} bytes", children.len())));
+            }
             buf.fill(0);
             let mut w = Writer::new(buf, 6);
             w.u16(children.len() as u16);
-            w.u64(children[0].1);
-            for (k, c) in &children[1..] {
+            w.u64(*first);
+            for (k, c) in rest {
                 w.u16(k.len() as u16);
                 w.bytes(k);
                 w.u64(*c);
             }
             page::seal(id, PageKind::Branch, buf);
+            Ok(())
         }
     }
+}
+
+fn unfit(id: PageId, what: &str) -> Error {
+    Error::Internal(format!("page {id}: {what} does not fit a tree page (a bug in the tree writer)"))
 }
 
 /// A leaf value as [`encode_leaf`] takes it: borrowed, not owned.
@@ -105,12 +122,34 @@ pub enum ValView<'a> {
     Overflow { len: u64, first: PageId },
 }
 
+impl ValView<'_> {
+    fn size(&self) -> usize {
+        match self {
+            ValView::Inline(v) => 4 + v.len(),
+            ValView::Overflow { .. } => 16,
+        }
+    }
+}
+
 /// Encodes a leaf from borrowed entries (in key order) into `buf` and seals
-/// it for page `id`. The entries must fit (see [`LeafEntry::size`]).
-pub fn encode_leaf<'a>(entries: impl ExactSizeIterator<Item = (&'a [u8], ValView<'a>)>, id: PageId, buf: &mut [u8]) {
+/// it for page `id`. Entries that do not fit (see [`LeafEntry::size`]) are an
+/// error, checked before anything is written.
+pub fn encode_leaf<'a>(
+    entries: impl ExactSizeIterator<Item = (&'a [u8], ValView<'a>)> + Clone,
+    id: PageId,
+    buf: &mut [u8],
+) -> Result<()> {
+    let count = entries.len();
+    let size = HEADER + entries.clone().map(|(k, v)| 2 + k.len() + 1 + v.size()).sum::<usize>();
+    let too_long = entries.clone().any(|(k, v)| {
+        k.len() > usize::from(u16::MAX) || matches!(v, ValView::Inline(b) if b.len() > u32::MAX as usize)
+    });
+    if size > buf.len() || count > usize::from(u16::MAX) || too_long {
+        return Err(unfit(id, &format!("a leaf of {count} entries and {size} bytes")));
+    }
     buf.fill(0);
     let mut w = Writer::new(buf, 6);
-    w.u16(entries.len() as u16);
+    w.u16(count as u16);
     for (key, val) in entries {
         w.u16(key.len() as u16);
         w.bytes(key);
@@ -128,6 +167,7 @@ pub fn encode_leaf<'a>(entries: impl ExactSizeIterator<Item = (&'a [u8], ValView
         }
     }
     page::seal(id, PageKind::Leaf, buf);
+    Ok(())
 }
 
 /// Reads and decodes tree page `id`, checking checksum, kind and key order.
@@ -203,7 +243,7 @@ mod tests {
         let branch = Node::Branch(vec![(vec![], 3), (b"m".to_vec(), 4), (b"t".to_vec(), 5)]);
         for node in [leaf, branch] {
             let mut buf = vec![0u8; 1024];
-            encode(&node, 9, &mut buf);
+            encode(&node, 9, &mut buf).unwrap();
             assert_eq!(decode(9, &buf).unwrap(), node);
             assert!(decode(10, &buf).is_err(), "a page read from the wrong id is caught");
             for i in 0..64 {
@@ -212,6 +252,16 @@ mod tests {
                 assert!(decode(9, &bad).is_err(), "flip at {i} must be caught");
             }
         }
+    }
+
+    #[test]
+    fn nodes_that_do_not_fit_are_errors() {
+        let mut buf = vec![0u8; 1024];
+        let big = Node::Leaf(vec![LeafEntry { key: vec![7; 600], val: ValRef::Inline(vec![1; 500]) }]);
+        assert!(matches!(encode(&big, 3, &mut buf), Err(Error::Internal(_))));
+        let wide = Node::Branch((0..100u64).map(|i| (vec![i as u8; 20], i)).collect());
+        assert!(matches!(encode(&wide, 3, &mut buf), Err(Error::Internal(_))));
+        assert!(matches!(encode(&Node::Branch(Vec::new()), 3, &mut buf), Err(Error::Internal(_))));
     }
 
     #[test]

@@ -118,3 +118,60 @@ fn sequential_bulk_load_fills_pages() {
     assert!(used.len() < 700, "bulk load used {} pages", used.len());
     assert_eq!(collect(&store, root).len(), 20_000);
 }
+
+/// Keys as long as the page size allows, in numbers that need several
+/// levels, with empty, small and overflowing values: every apply ends and
+/// the tree holds exactly the model (with ids near 500 bytes on 1 KiB pages,
+/// this used to loop forever; an empty value with a long key panicked).
+#[test]
+fn longest_keys_build_deep_trees_on_every_page_size() {
+    for ps in [1024usize, 2048, 4096, 65536] {
+        let store = MemPageStore::new(ps);
+        let mut alloc = Allocator::new([], 2);
+        let mut rng = Rng::new(ps as u64);
+        let limit = max_key(ps);
+        let mut model = BTreeMap::new();
+        let mut root = 0;
+        for round in 0..4u64 {
+            let mut batch: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+            for i in 0..150u64 {
+                let len = limit - rng.below(3) as usize;
+                let mut k = vec![b'k'; len];
+                k[..16].copy_from_slice(format!("{:08}{:08}", round, i * 7919 % 1000).as_bytes());
+                let v = match rng.below(3) {
+                    0 => Vec::new(),
+                    1 => vec![round as u8; 10],
+                    _ => vec![i as u8; ps + 100],
+                };
+                batch.insert(k, v);
+            }
+            let changes: Vec<(&[u8], Change<'_>)> =
+                batch.iter().map(|(k, v)| (k.as_slice(), Change::Put(v.as_slice()))).collect();
+            let mut tw = TreeWriter::new(&store, &mut alloc);
+            root = tw.apply(root, &changes).unwrap();
+            model.extend(batch);
+        }
+        assert_eq!(collect(&store, root), model, "page size {ps}");
+    }
+}
+
+#[test]
+fn a_key_past_the_limit_is_an_error_and_writes_nothing() {
+    for ps in [1024usize, 4096] {
+        let store = MemPageStore::new(ps);
+        let mut alloc = Allocator::new([], 2);
+        let long = vec![1u8; max_key(ps) + 1];
+        let ok = vec![2u8; 4];
+        let changes = [(ok.as_slice(), Change::Put(b"v")), (long.as_slice(), Change::Put(b""))];
+        let mut tw = TreeWriter::new(&store, &mut alloc);
+        match tw.apply(0, &changes) {
+            Err(crate::Error::LimitExceeded { size, limit, .. }) => {
+                assert_eq!((size, limit), (max_key(ps) + 1, max_key(ps)));
+            }
+            other => panic!("expected LimitExceeded, got {other:?}"),
+        }
+        assert_eq!(store.page_count().unwrap(), 0, "nothing was written");
+        let unsorted = [(ok.as_slice(), Change::Delete), (long[..10].as_ref(), Change::Delete)];
+        assert!(matches!(TreeWriter::new(&store, &mut alloc).apply(0, &unsorted), Err(crate::Error::Internal(_))));
+    }
+}

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use super::node::{self, branch_entry_size, encode_leaf, max_inline_entry, LeafEntry, Node, ValRef, ValView, HEADER};
 use super::read::{overflow_pages, OVERFLOW_HEADER};
-use super::MAX_DEPTH;
+use super::{max_key, MAX_DEPTH};
 use crate::freelist::Allocator;
 use crate::page::{self, PageKind, Writer};
 use crate::storage::{PageId, PageStore};
@@ -98,11 +98,27 @@ impl<'a> TreeWriter<'a> {
 
     /// Merges `changes` (sorted by key, keys unique) into the tree at `root`
     /// (0 = empty) and returns the new root (0 = empty).
+    ///
+    /// Keys longer than [`max_key`] for the page size, or changes out of
+    /// order, are an error before anything is written. An error after
+    /// writing has begun leaves the old tree intact: only pages the
+    /// allocator handed out were written.
     pub fn apply<'c>(&mut self, root: PageId, changes: &'c Changes<'c>) -> Result<PageId> {
         if changes.is_empty() {
             return Ok(root);
         }
-        debug_assert!(changes.windows(2).all(|w| w[0].0 < w[1].0), "changes must be sorted");
+        let limit = max_key(self.pages.page_size());
+        if let Some((key, _)) = changes.iter().find(|(k, _)| k.len() > limit) {
+            return Err(Error::LimitExceeded {
+                what: "a key".into(),
+                size: key.len(),
+                limit,
+                hint: format!(" for {}-byte pages", self.pages.page_size()),
+            });
+        }
+        if changes.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err(Error::Internal("tree changes out of order or repeated".into()));
+        }
         let mut level = if root == 0 {
             let entries = self.merge_leaf(Vec::new(), changes)?;
             self.pack_leaves(entries)?
@@ -110,7 +126,12 @@ impl<'a> TreeWriter<'a> {
             self.merge_node(root, changes, 0)?
         };
         while level.len() > 1 {
+            let before = level.len();
             level = self.pack_branches(level)?;
+            if level.len() >= before {
+                // Cannot happen while keys respect max_key: every branch holds two.
+                return Err(Error::Internal(format!("a tree level of {before} nodes does not shrink")));
+            }
         }
         // Everything written goes to the store before any page is read back.
         self.flush()?;
@@ -219,7 +240,9 @@ impl<'a> TreeWriter<'a> {
 
     fn store_value<'c>(&mut self, key: &[u8], value: &'c [u8]) -> Result<Val<'c>> {
         let ps = self.pages.page_size();
-        if 2 + key.len() + 1 + 4 + value.len() <= max_inline_entry(ps) {
+        if value.is_empty() || 2 + key.len() + 1 + 4 + value.len() <= max_inline_entry(ps) {
+            // An empty value needs no overflow chain; its entry fits a page
+            // whenever the key respects max_key.
             return Ok(Val::Inline(Cow::Borrowed(value)));
         }
         let per = ps - OVERFLOW_HEADER;
@@ -237,18 +260,34 @@ impl<'a> TreeWriter<'a> {
 
     fn write_node(&mut self, node: &Node) -> Result<PageId> {
         let id = self.alloc.alloc(self.pages)?;
-        node::encode(node, id, &mut self.buf);
+        node::encode(node, id, &mut self.buf)?;
         self.stage(id)?;
         Ok(id)
     }
 
-    /// Splits `items` (with their sizes) into runs that each fit `cap`,
-    /// balanced so a split yields pages of similar fill.
+    /// Splits `items` (with their sizes, each at most `cap / 2`) into runs
+    /// that each fit `cap`, balanced so a split yields pages of similar fill,
+    /// and fewer runs than items whenever there are two or more items.
     fn runs(sizes: &[usize], cap: usize) -> Vec<std::ops::Range<usize>> {
+        let balanced = Self::runs_up_to(sizes, cap, Self::balanced_target(sizes, cap));
+        if balanced.len() < sizes.len() || sizes.len() < 2 {
+            return balanced;
+        }
+        // Balancing split every pair (items near half a page): fill each
+        // page instead, which puts at least two items in all but the last.
+        Self::runs_up_to(sizes, cap, cap)
+    }
+
+    fn balanced_target(sizes: &[usize], cap: usize) -> usize {
         let total: usize = sizes.iter().sum();
         let n = total.div_ceil(cap).max(1);
-        let target = total.div_ceil(n).max(1);
-        let mut runs = Vec::with_capacity(n + 1);
+        total.div_ceil(n).max(1)
+    }
+
+    /// Greedy runs: a run closes before an item that would take it past
+    /// `target` (or `cap`).
+    fn runs_up_to(sizes: &[usize], cap: usize, target: usize) -> Vec<std::ops::Range<usize>> {
+        let mut runs = Vec::new();
         let (mut start, mut fill) = (0, 0);
         for (i, &s) in sizes.iter().enumerate() {
             if fill > 0 && (fill + s > target || fill + s > cap) {
@@ -271,7 +310,7 @@ impl<'a> TreeWriter<'a> {
         for run in Self::runs(&sizes, cap) {
             let chunk = &entries[run];
             let id = self.alloc.alloc(self.pages)?;
-            encode_leaf(chunk.iter().map(Entry::view), id, &mut self.buf);
+            encode_leaf(chunk.iter().map(Entry::view), id, &mut self.buf)?;
             self.stage(id)?;
             out.push((chunk[0].key.to_vec(), id));
         }

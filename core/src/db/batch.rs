@@ -8,7 +8,7 @@ use super::index;
 use crate::catalog::{count_key, doc_key, doc_prefix, Catalog, CollectionInfo, CATALOG_KEY};
 use crate::engine::{KvOp, View};
 use crate::model::{validate, Document, Schema};
-use crate::{codec, Error, Result};
+use crate::{codec, limits, Error, Result};
 use std::sync::Arc;
 
 /// Longest collection name, in bytes.
@@ -146,7 +146,9 @@ pub(crate) fn resolve(
     batch: &WriteBatch,
     prepared_for: &Arc<Catalog>,
     mut prepared: Vec<Option<Vec<u8>>>,
+    page_size: usize,
 ) -> Result<(Vec<KvOp>, Vec<bool>)> {
+    let max_id = limits::max_id(page_size);
     let base: &Catalog = &view.state.catalog;
     let prepared_valid = Arc::ptr_eq(prepared_for, &view.state.catalog);
     // A copy of the catalog, made only when the batch creates or drops.
@@ -185,9 +187,23 @@ pub(crate) fn resolve(
         match op {
             BatchOp::CreateCollection { name, schema } => {
                 check_collection_name(name)?;
+                if schema.fields.len() > limits::MAX_FIELDS {
+                    return Err(Error::InvalidSchema(format!(
+                        "{} fields, more than the limit of {}",
+                        schema.fields.len(),
+                        limits::MAX_FIELDS
+                    )));
+                }
                 let cat = changed.get_or_insert_with(|| base.clone());
                 if cat.collections.contains_key(name) {
                     return Err(Error::CollectionExists(name.clone()));
+                }
+                if cat.collections.len() >= limits::MAX_COLLECTIONS {
+                    return Err(Error::InvalidArgument(format!(
+                        "cannot create collection {name:?}: the database holds {} collections, the most it may \
+                         (drop one first)",
+                        cat.collections.len()
+                    )));
                 }
                 let id = cat.next_id.max(1);
                 cat.next_id =
@@ -221,6 +237,16 @@ pub(crate) fn resolve(
                         codec::encode(doc)?
                     }
                 };
+                if doc.id.len() > max_id {
+                    return Err(Error::LimitExceeded {
+                        what: "document id".into(),
+                        size: doc.id.len(),
+                        limit: max_id,
+                        hint: format!(
+                            " on this database's {page_size}-byte pages (ids may be longer with 4 KiB or larger pages)"
+                        ),
+                    });
+                }
                 let key = doc_key(info.id, &doc.id);
                 let indexed = has_index(&info.schema);
                 let old = if indexed { load(&docs, &ops, &key)? } else { None };

@@ -11,8 +11,18 @@
 //! that byte order is value order: integers as big-endian with the sign bit
 //! flipped, floats as their IEEE bits flipped the same way (negatives fully
 //! inverted, -0 stored as 0), booleans as one byte, strings with each 0x00
-//! escaped as 0x00 0xFF and a 0x00 0x00 terminator. A `string[]` field has
-//! one entry per distinct element.
+//! escaped as 0x00 0xFF and a 0x00 0x00 terminator. A string longer than
+//! [`INDEX_PREFIX_BYTES`] is indexed by its first that many bytes (escaped),
+//! a 0x00 0x01 marker and the xxh3-64 hash of the whole string (8 bytes BE),
+//! so index keys stay within the page-size limits however long the value is.
+//! A `string[]` field has one entry per distinct element.
+//!
+//! Such an entry still sorts by value against every other entry except one
+//! sharing its prefix (those sort by hash), because cutting strings to a
+//! byte prefix keeps their order and the marker sorts after a terminator.
+//! Plans therefore stay exact supersets: equality finds the value's own
+//! prefix and hash; a range bound on a long string widens to its whole
+//! prefix group; callers apply the full filter to every candidate.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -20,6 +30,7 @@ use std::ops::Range;
 use crate::catalog::prefix_end;
 use crate::engine::View;
 use crate::filter::{CmpOp, Filter, Scalar};
+use crate::limits::INDEX_PREFIX_BYTES;
 use crate::model::{Document, FieldType, Schema, Value};
 use crate::Result;
 
@@ -60,14 +71,36 @@ fn encode_f64(v: f64) -> [u8; 8] {
     ordered.to_be_bytes()
 }
 
-fn encode_str(s: &str, out: &mut Vec<u8>) {
-    for &b in s.as_bytes() {
+fn escape(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
         out.push(b);
         if b == 0 {
             out.push(0xFF);
         }
     }
-    out.extend_from_slice(&[0, 0]);
+}
+
+/// Marker after the escaped prefix of a long string (a short one ends 0x00 0x00).
+const LONG: [u8; 2] = [0, 1];
+
+fn encode_str(s: &str, out: &mut Vec<u8>) {
+    let b = s.as_bytes();
+    if b.len() <= INDEX_PREFIX_BYTES {
+        escape(b, out);
+        out.extend_from_slice(&[0, 0]);
+    } else {
+        escape(&b[..INDEX_PREFIX_BYTES], out);
+        out.extend_from_slice(&LONG);
+        out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(b).to_be_bytes());
+    }
+}
+
+/// The start of the group of long strings sharing `s`'s prefix (`s` is long).
+fn long_group(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    escape(&s.as_bytes()[..INDEX_PREFIX_BYTES], &mut out);
+    out.extend_from_slice(&LONG);
+    out
 }
 
 /// The encoded values a document holds for one indexed field.
@@ -122,6 +155,7 @@ fn id_of<'k>(key: &'k [u8], ty: &FieldType) -> Option<&'k [u8]> {
             loop {
                 match (rest.get(i)?, rest.get(i + 1)) {
                     (0, Some(0)) => break i + 2,
+                    (0, Some(1)) => break i + 2 + 8,
                     (0, Some(0xFF)) => i += 2,
                     (0, _) => return None,
                     _ => i += 1,
@@ -169,6 +203,19 @@ fn scalar_key(ty: &FieldType, s: &Scalar, op: CmpOp) -> Option<Bound> {
         (FieldType::Float, Scalar::Float(f)) => Bound::Key(encode_f64(*f).to_vec(), op),
         (FieldType::Float, Scalar::Int(i)) => Bound::Key(encode_f64(*i as f64).to_vec(), op),
         (FieldType::Bool, Scalar::Bool(b)) => Bound::Key(vec![u8::from(*b)], op),
+        (FieldType::String | FieldType::StringArray, Scalar::String(s)) if s.len() > INDEX_PREFIX_BYTES => {
+            // A range bound on a long string takes its whole prefix group.
+            match op {
+                CmpOp::Eq => {
+                    let mut e = Vec::new();
+                    encode_str(s, &mut e);
+                    Bound::Key(e, CmpOp::Eq)
+                }
+                CmpOp::Gt | CmpOp::Gte => Bound::Key(long_group(s), CmpOp::Gte),
+                CmpOp::Lt | CmpOp::Lte => Bound::Key(long_group(s), CmpOp::Lte),
+                CmpOp::Ne => return None,
+            }
+        }
         (FieldType::String | FieldType::StringArray, Scalar::String(s)) => {
             let mut e = Vec::new();
             encode_str(s, &mut e);
@@ -292,6 +339,60 @@ mod tests {
             for (j, b) in enc.iter().enumerate() {
                 assert!(i == j || !b.starts_with(a), "{a:?} prefixes {b:?}");
             }
+        }
+    }
+
+    /// Strings around the prefix length: byte order of the encodings is the
+    /// strings' order except among long strings sharing a prefix, and no
+    /// encoding is a prefix of another's.
+    #[test]
+    fn long_strings_keep_their_order_against_every_other_group() {
+        let p = "p".repeat(INDEX_PREFIX_BYTES);
+        let strs = [
+            String::new(),
+            "p".repeat(INDEX_PREFIX_BYTES - 1),
+            "p".repeat(INDEX_PREFIX_BYTES - 1) + "\0",
+            p.clone(),
+            p.clone() + "\0",
+            p.clone() + "a",
+            p.clone() + "\u{e9}",
+            "p".repeat(INDEX_PREFIX_BYTES - 1) + "q",
+            "p".repeat(INDEX_PREFIX_BYTES - 1) + "q" + &"z".repeat(100),
+            "q".to_string(),
+        ];
+        let enc: Vec<Vec<u8>> = strs
+            .iter()
+            .map(|s| {
+                let mut e = Vec::new();
+                encode_str(s, &mut e);
+                e
+            })
+            .collect();
+        let group = |s: &str| s.len() > INDEX_PREFIX_BYTES && s.as_bytes().starts_with(p.as_bytes());
+        for i in 0..strs.len() {
+            for j in i + 1..strs.len() {
+                assert!(strs[i] < strs[j]);
+                if !(group(&strs[i]) && group(&strs[j])) {
+                    assert!(enc[i] < enc[j], "{:?} vs {:?}", strs[i], strs[j]);
+                }
+                assert!(!enc[j].starts_with(&enc[i]) && !enc[i].starts_with(&enc[j]));
+            }
+        }
+        assert!(enc.iter().all(|e| e.len() <= crate::limits::MAX_INDEX_VALUE));
+        let mut worst = Vec::new();
+        encode_str(&"\0".repeat(5000), &mut worst);
+        assert_eq!(worst.len(), crate::limits::MAX_INDEX_VALUE);
+    }
+
+    #[test]
+    fn ids_parse_back_out_of_long_keys() {
+        let schema = Schema::parse(r#"{"fields": {"t": {"type": "string[]", "index": true}}}"#).unwrap();
+        let doc = Document::new("id\0x").with("t", Value::StringArray(vec!["y".repeat(5000), "\0".repeat(999)]));
+        let keys = entries(9, &schema, &doc);
+        assert_eq!(keys.len(), 2);
+        for k in keys {
+            assert!(k.len() <= 7 + crate::limits::MAX_INDEX_VALUE + 4);
+            assert_eq!(id_of(&k, &FieldType::StringArray), Some(&b"id\0x"[..]));
         }
     }
 

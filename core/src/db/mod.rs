@@ -28,6 +28,8 @@ use vectors::VectorIndexes;
 pub struct Db {
     engine: Engine,
     vectors: Arc<VectorIndexes>,
+    /// The page size, which sets the key and id limits (`crate::limits`).
+    page_size: usize,
 }
 
 /// Settings of an open database.
@@ -35,12 +37,15 @@ pub type DbOptions = EngineOptions;
 
 impl Db {
     /// Opens or creates the database in `storage`, recovering from the WAL.
+    /// The page store's page size must be a power of two from 1 KiB to 64 KiB.
     pub fn open(storage: Storage, options: DbOptions) -> Result<Db> {
+        let page_size = storage.pages.page_size();
+        crate::limits::check_page_size(page_size)?;
         let engine = Engine::open(storage, options)?;
         let vectors = Arc::new(VectorIndexes::default());
         let hook = vectors.clone();
         engine.set_freeze_hook(Arc::new(move |view| hook.freeze(view)));
-        Ok(Db { engine, vectors })
+        Ok(Db { engine, vectors, page_size })
     }
 
     /// Lets bulk inserts into vector indexes find links on several threads
@@ -67,7 +72,7 @@ impl Db {
         let catalog = self.engine.snapshot().view().state.catalog.clone();
         let prepared = batch::prepare(&catalog, batch);
         let (lsn, existed) = self.engine.commit_logged(
-            |view| batch::resolve(view, batch, &catalog, prepared),
+            |view| batch::resolve(view, batch, &catalog, prepared, self.page_size),
             // Logged: the vector graphs follow, in commit order.
             |view, ops| self.vectors.apply(&view.state.catalog, ops, view.state.lsn),
         )?;

@@ -284,6 +284,13 @@ impl Schema {
             .ok_or_else(|| bad("missing key \"fields\""))?
             .as_object()
             .ok_or_else(|| bad("\"fields\" must be an object"))?;
+        if fields_obj.len() > crate::limits::MAX_FIELDS {
+            return Err(bad(format!(
+                "{} fields, more than the limit of {}",
+                fields_obj.len(),
+                crate::limits::MAX_FIELDS
+            )));
+        }
         let mut fields = BTreeMap::new();
         for (name, def) in fields_obj {
             fields.insert(name.clone(), parse_field(name, def)?);

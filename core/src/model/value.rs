@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-/// Longest allowed document id, in bytes.
-pub const MAX_ID_BYTES: usize = 512;
+pub use crate::limits::MAX_ID_BYTES;
 
 /// The value of one document field.
 #[derive(Debug, Clone, PartialEq, bincode::Encode, bincode::Decode)]
