@@ -58,7 +58,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let Some(path) = cli.db.as_deref() else {
         return Err(CliError::usage("--db DIR is required for this command"));
     };
-    let mut options = Options::default();
+    let mut options = Options { page_size: cli.page_size, ..Options::default() };
     if let Command::Put(put) = &cli.command {
         options.durability = put.durability;
         if let Some(bytes) = put.checkpoint_every {
