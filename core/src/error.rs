@@ -77,7 +77,9 @@ pub enum Error {
     /// Concurrent writers kept invalidating an optimistic write; retry later.
     #[error("write conflict: {0}")]
     Conflict(String),
-    /// A broken internal invariant: a bug in axon, reported instead of a panic.
+    /// A bug in axon was caught (a panic, or a broken invariant reported
+    /// instead of one); the call failed. Whether the handle stays usable depends on where it happened:
+    /// if it is not, later calls return [`Error::Poisoned`].
     #[error("internal error (a bug in axon): {0}")]
     Internal(String),
     /// An input is larger than a limit of the format (see `limits`).
@@ -92,6 +94,16 @@ pub enum Error {
         /// Where the limit comes from or what to do, with a leading separator.
         hint: String,
     },
+    /// A checkpoint that ran in the background (or automatically after an
+    /// earlier commit) failed. Returned once, by the next commit, which
+    /// was not applied; every commit acknowledged before is safe in the
+    /// WAL, and the checkpoint is retried. Until one succeeds the failure
+    /// also shows in the stats.
+    #[error(
+        "a background checkpoint failed ({0}); this commit was not applied, \
+         earlier commits are safe in the WAL, and the checkpoint will be retried"
+    )]
+    CheckpointFailed(String),
 }
 
 /// The core layer's result alias.

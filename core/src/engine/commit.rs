@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::state::{Bytes, State};
-use super::{lock, Durability, Engine, KvOp, View, Waiter};
+use super::{guarded, lock_plain, Durability, Engine, KvOp, View, Waiter};
 use crate::catalog::{Catalog, CATALOG_KEY};
 use crate::{codec, wal, Result};
 
@@ -49,8 +49,16 @@ impl Engine {
     /// Runs `build` against the newest state while holding the write lock,
     /// then commits the operations it returns as one atomic, durable unit.
     ///
-    /// If `build` fails, nothing is written. Returns the commit's LSN (the
+    /// If `build` fails (or panics: that is [`Error::Internal`]), nothing is
+    /// written and the handle stays usable. Returns the commit's LSN (the
     /// current one when `build` returned no operations) and `build`'s output.
+    ///
+    /// Fails with [`Error::CheckpointFailed`], before running `build`, once
+    /// after a background or automatic checkpoint failed (see
+    /// [`Engine::checkpoint_in_background`]).
+    ///
+    /// [`Error::Internal`]: crate::Error::Internal
+    /// [`Error::CheckpointFailed`]: crate::Error::CheckpointFailed
     pub fn commit<T>(&self, build: impl FnOnce(&View<'_>) -> Result<(Vec<KvOp>, T)>) -> Result<(u64, T)> {
         self.commit_logged(build, |_, _| {})
     }
@@ -60,26 +68,36 @@ impl Engine {
     /// the writer lock (so in LSN order) and before the commit is
     /// acknowledged or published. Derived in-memory state (the vector
     /// graphs) follows commits here: nothing after this point can fail
-    /// without poisoning the handle, so it never runs ahead of the data.
+    /// without poisoning the handle (a panic in `logged` poisons it too),
+    /// so it never runs ahead of the data.
     pub fn commit_logged<T>(
         &self,
         build: impl FnOnce(&View<'_>) -> Result<(Vec<KvOp>, T)>,
         logged: impl FnOnce(&View<'_>, &[KvOp]),
     ) -> Result<(u64, T)> {
         self.check_poison()?;
+        self.take_unreported_checkpoint_error()?;
         let sh = &*self.shared;
         let _inside = Counted::enter(&sh.in_commit);
         sh.peak_committers.fetch_max(sh.in_commit.load(Ordering::Acquire), Ordering::AcqRel);
-        let mut w = lock(&sh.writer);
+        let mut w = self.lock(&sh.writer, "writer")?;
         self.check_poison()?;
-        let (ops, out) = build(&View { state: &w.state, pages: &*sh.pages })?;
+        // Up to the append nothing is written: a failure or a panic here
+        // (a bug in validation, say) fails this commit only.
+        let view = View { state: &w.state, pages: &*sh.pages };
+        let (ops, out) = guarded("validating a commit", || {
+            self.fail("commit.build")?;
+            build(&view)
+        })?;
         if ops.is_empty() {
             return Ok((w.state.lsn, out));
         }
         let lsn = w.state.lsn + 1;
         let synced = sh.synced_lsn.load(Ordering::Acquire);
-        let frame = wal::frame(lsn, synced, |f| codec::encode_into(&ops, f))?;
-        let next = Arc::new(apply(&w.state, &ops, lsn)?);
+        let (frame, next) = guarded("encoding a commit", || {
+            let frame = wal::frame(lsn, synced, |f| codec::encode_into(&ops, f))?;
+            Ok((frame, Arc::new(apply(&w.state, &ops, lsn)?)))
+        })?;
         let seg = w.wal.active;
         if let Err(e) = sh.logs[seg].append(&frame) {
             return self.poison(e.into());
@@ -88,7 +106,15 @@ impl Engine {
         sh.appended_lsn.store(lsn, Ordering::Release);
         w.wal.since_checkpoint += frame.len() as u64;
         w.state = next.clone();
-        logged(&View { state: &next, pages: &*sh.pages }, &ops);
+        let followed = guarded("following a logged commit", || {
+            self.fail("commit.logged")?;
+            logged(&View { state: &next, pages: &*sh.pages }, &ops);
+            Ok(())
+        });
+        if let Err(e) = followed {
+            // The frame is in the WAL but derived state may lag it.
+            return self.poison(e);
+        }
         let want_checkpoint = w.wal.since_checkpoint >= sh.opts.checkpoint_bytes;
         match sh.opts.durability {
             Durability::Sync => {
@@ -112,9 +138,9 @@ impl Engine {
             match &sh.opts.checkpoint_hook {
                 Some(hook) => hook(),
                 None => {
-                    // The commit is durable; a failed checkpoint poisons the
-                    // handle and the next call reports it.
-                    let _ = self.checkpoint();
+                    // This commit is durable; a failure of its checkpoint is
+                    // returned by the next commit (or poisons the handle).
+                    let _ = self.checkpoint_in_background();
                 }
             }
         }
@@ -133,11 +159,11 @@ impl Engine {
             self.check_poison()?;
             if sh.syncing.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
                 let me = Arc::new(Waiter::default());
-                lock(&sh.waiters).push(me.clone());
+                lock_plain(&sh.waiters).push(me.clone());
                 // Registered before this check: a leader that finishes after
                 // it will wake us; one that finished before it is seen here.
                 if sh.syncing.load(Ordering::Acquire) && sh.synced_lsn.load(Ordering::Acquire) < lsn {
-                    let mut woken = lock(&me.woken);
+                    let mut woken = lock_plain(&me.woken);
                     while !*woken {
                         woken = me.cv.wait(woken).unwrap_or_else(|e| e.into_inner());
                     }
@@ -168,7 +194,7 @@ impl Engine {
             }
         }
         let (target, seg) = {
-            let w = lock(&sh.writer);
+            let w = self.lock(&sh.writer, "writer")?;
             (w.state.clone(), w.wal.active)
         };
         if let Err(e) = sh.logs[seg].sync() {

@@ -66,8 +66,18 @@ pub type GroupCommitWait = Arc<dyn Fn(&dyn Fn() -> bool) + Send + Sync>;
 /// as a vector graph) as of that state's LSN. They are written by that
 /// checkpoint without passing through the WAL, so after a crash they
 /// describe the checkpointed data exactly and the WAL tail is newer than
-/// them. An error fails the checkpoint (and poisons the handle).
+/// them. An error (or a panic) fails the checkpoint before anything has
+/// changed: the handle stays usable and the next checkpoint calls the hook
+/// again, so it must be safe to call after a failed call.
 pub type FreezeHook = Arc<dyn Fn(&View<'_>) -> Result<Vec<KvOp>> + Send + Sync>;
+
+/// Fault injection for tests: called with the name of each failure point
+/// the engine passes ("checkpoint.freeze", "checkpoint.wal",
+/// "checkpoint.build", "checkpoint.superblock", "checkpoint.swap",
+/// "commit.build", "commit.logged"); an `Err` (or a panic) fails the
+/// operation there. Set with [`Engine::set_failpoint`].
+#[doc(hidden)]
+pub type Failpoint = Arc<dyn Fn(&'static str) -> Result<()> + Send + Sync>;
 
 /// Engine settings.
 #[derive(Clone)]
@@ -134,6 +144,26 @@ struct CkptState {
     pending: Vec<(u64, Vec<PageId>)>,
     /// Pages of the durable free list itself.
     chain: Vec<PageId>,
+    /// The layer frozen by a checkpoint whose build failed, with its LSN:
+    /// it is in the readers' state and its frames are in the WAL, but not
+    /// in a durable superblock. The next checkpoint builds exactly this
+    /// layer again before freezing anything newer.
+    frozen: Option<(state::Changes, u64)>,
+}
+
+/// Checkpoint failures, for [`EngineStats::last_checkpoint_error`] and for
+/// the one report a failure nobody saw gets.
+#[derive(Default)]
+struct CkptReport {
+    /// The last checkpoint failure, until a checkpoint succeeds.
+    last: Option<String>,
+    /// A failure of a checkpoint whose caller did not see its result (a
+    /// platform's checkpoint thread, or a commit's automatic checkpoint),
+    /// not yet returned to anyone.
+    unreported: Option<String>,
+    /// Whether a failure since the last successful checkpoint was returned
+    /// to a caller: later ones then only show in the stats.
+    told: bool,
 }
 
 struct Shared {
@@ -160,6 +190,10 @@ struct Shared {
     /// commits a group sync can expect to gather.
     peak_committers: AtomicUsize,
     freeze_hook: RwLock<Option<FreezeHook>>,
+    failpoint: RwLock<Option<Failpoint>>,
+    ckpt_report: Mutex<CkptReport>,
+    /// Whether `ckpt_report.unreported` is set (read by every commit).
+    ckpt_unreported: AtomicBool,
 }
 
 /// A handle to an open engine; clones share it.
@@ -223,23 +257,78 @@ pub struct EngineStats {
     pub wal_bytes: u64,
     /// Page size.
     pub page_size: usize,
+    /// Why the last checkpoint failed, until one succeeds.
+    pub last_checkpoint_error: Option<String>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks a mutex that guards only plain assignments (no code that can
+/// panic runs while it is held), so poisoning carries no meaning there.
+/// The engine's state mutexes go through [`Engine::lock`] instead.
+fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The text of a caught panic's payload.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    match (p.downcast_ref::<&str>(), p.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic without a message".into(),
+    }
+}
+
+/// Runs `f`, turning a panic into [`Error::Internal`] naming `what`. Used
+/// around code that runs while an engine lock is held, so that a bug there
+/// fails the operation instead of unwinding through (and poisoning) the
+/// lock. On wasm32, panics abort and this only runs `f`.
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => Err(Error::Internal(format!("{what} panicked: {}", panic_message(&*p)))),
+    }
+}
+
 impl Engine {
+    /// Locks one of the engine's state mutexes. A poisoned one (a thread
+    /// panicked holding it, so what it guards may be half changed) poisons
+    /// the engine: this and every later call return [`Error::Poisoned`].
+    fn lock<'a, T>(&self, m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>> {
+        match m.lock() {
+            Ok(g) => Ok(g),
+            Err(_) => {
+                self.mark_poisoned(format!("a thread panicked while holding the engine's {what} lock"));
+                Err(self.check_poison().unwrap_err())
+            }
+        }
+    }
+
     /// A snapshot of everything committed and durable so far.
     pub fn snapshot(&self) -> Snapshot {
-        let state = self.shared.published.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let state = match self.shared.published.read() {
+            Ok(p) => p.clone(),
+            Err(e) => {
+                // Published states are immutable and replaced whole, so the
+                // last one is sound; writes report the poison.
+                self.mark_poisoned("a thread panicked while publishing a commit".into());
+                e.into_inner().clone()
+            }
+        };
         Snapshot { state, shared: self.shared.clone() }
     }
 
-    /// Counters.
+    /// Locks a state mutex only to read it: a poisoned one poisons the
+    /// engine, as [`Engine::lock`] does, but is still read.
+    fn lock_to_read<'a, T>(&self, m: &'a Mutex<T>, what: &str) -> MutexGuard<'a, T> {
+        m.lock().unwrap_or_else(|e| {
+            self.mark_poisoned(format!("a thread panicked while holding the engine's {what} lock"));
+            e.into_inner()
+        })
+    }
+
+    /// Counters. Still answers on a poisoned handle, to show what failed.
     pub fn stats(&self) -> Result<EngineStats> {
-        let ck = lock(&self.shared.ckpt);
-        let w = lock(&self.shared.writer);
+        let ck = self.lock_to_read(&self.shared.ckpt, "checkpoint");
+        let w = self.lock_to_read(&self.shared.writer, "writer");
         Ok(EngineStats {
             lsn: w.state.lsn,
             checkpoint_generation: ck.sb.generation,
@@ -250,6 +339,7 @@ impl Engine {
                 + ck.pending.iter().map(|(_, p)| p.len() as u64).sum::<u64>(),
             wal_bytes: w.wal.since_checkpoint,
             page_size: self.shared.pages.page_size(),
+            last_checkpoint_error: lock_plain(&self.shared.ckpt_report).last.clone(),
         })
     }
 
@@ -258,32 +348,75 @@ impl Engine {
         *self.shared.freeze_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
     }
 
+    /// Installs (or with `None` removes) a fault-injection hook; for tests.
+    #[doc(hidden)]
+    pub fn set_failpoint(&self, failpoint: Option<Failpoint>) {
+        *self.shared.failpoint.write().unwrap_or_else(|e| e.into_inner()) = failpoint;
+    }
+
+    /// Passes the failure point `name`: the failpoint hook's verdict.
+    fn fail(&self, name: &'static str) -> Result<()> {
+        let fp = self.shared.failpoint.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match fp {
+            Some(f) => f(name),
+            None => Ok(()),
+        }
+    }
+
     fn check_poison(&self) -> Result<()> {
         if self.shared.poisoned.load(Ordering::Acquire) {
-            let cause = lock(&self.shared.poison_cause).clone().unwrap_or_default();
+            let cause = lock_plain(&self.shared.poison_cause).clone().unwrap_or_default();
             Err(Error::Poisoned(cause))
         } else {
             Ok(())
         }
     }
 
-    fn poison<T>(&self, e: Error) -> Result<T> {
-        lock(&self.shared.poison_cause).get_or_insert_with(|| e.to_string());
+    fn mark_poisoned(&self, cause: String) {
+        lock_plain(&self.shared.poison_cause).get_or_insert(cause);
         self.shared.poisoned.store(true, Ordering::Release);
         self.wake_waiters();
+    }
+
+    fn poison<T>(&self, e: Error) -> Result<T> {
+        self.mark_poisoned(e.to_string());
         Err(e)
     }
 
+    /// Returns, once, a checkpoint failure that no caller has seen yet: the
+    /// next commit fails with it before writing anything.
+    fn take_unreported_checkpoint_error(&self) -> Result<()> {
+        let sh = &*self.shared;
+        if !sh.ckpt_unreported.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut r = lock_plain(&sh.ckpt_report);
+        sh.ckpt_unreported.store(false, Ordering::Release);
+        match r.unreported.take() {
+            Some(msg) => {
+                r.told = true;
+                Err(Error::CheckpointFailed(msg))
+            }
+            None => Ok(()),
+        }
+    }
+
     fn wake_waiters(&self) {
-        let waiters = std::mem::take(&mut *lock(&self.shared.waiters));
+        let waiters = std::mem::take(&mut *lock_plain(&self.shared.waiters));
         for w in waiters {
-            *lock(&w.woken) = true;
+            *lock_plain(&w.woken) = true;
             w.cv.notify_one();
         }
     }
 
     fn publish(&self, state: &Arc<State>) {
-        let mut p = self.shared.published.write().unwrap_or_else(|e| e.into_inner());
+        let mut p = match self.shared.published.write() {
+            Ok(p) => p,
+            Err(e) => {
+                self.mark_poisoned("a thread panicked while publishing a commit".into());
+                e.into_inner()
+            }
+        };
         if state.lsn >= p.lsn {
             *p = state.clone();
         }

@@ -164,7 +164,7 @@ impl Engine {
             published: RwLock::new(state),
             syncing: AtomicBool::new(false),
             waiters: Mutex::new(Vec::new()),
-            ckpt: Mutex::new(CkptState { sb, alloc, pending: Vec::new(), chain }),
+            ckpt: Mutex::new(CkptState { sb, alloc, pending: Vec::new(), chain, frozen: None }),
             versions: Mutex::new(vec![Arc::downgrade(&tree)]),
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
@@ -174,6 +174,9 @@ impl Engine {
             synced_lsn: AtomicU64::new(lsn),
             peak_committers: AtomicUsize::new(0),
             freeze_hook: RwLock::new(None),
+            failpoint: RwLock::new(None),
+            ckpt_report: Mutex::new(Default::default()),
+            ckpt_unreported: AtomicBool::new(false),
         };
         Ok(Engine { shared: Arc::new(shared) })
     }

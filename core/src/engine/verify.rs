@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{lock, Engine, KvOp};
+use super::{Engine, KvOp};
 use crate::btree::node::{self, Node, ValRef};
 use crate::btree::read::overflow_pages;
 use crate::btree::MAX_DEPTH;
@@ -99,7 +99,7 @@ impl Engine {
     /// an `Err` means the check itself could not run.
     pub fn verify(&self) -> Result<VerifyReport> {
         let sh = &*self.shared;
-        let ck = lock(&sh.ckpt);
+        let ck = self.lock(&sh.ckpt, "checkpoint")?;
         let mut walk = Walk {
             pages: &*sh.pages,
             high_water: ck.alloc.high_water(),
@@ -127,7 +127,7 @@ impl Engine {
         }
         let mut report = walk.report;
         drop(ck);
-        let _w = lock(&sh.writer);
+        let _w = self.lock(&sh.writer, "writer")?;
         for (i, log) in sh.logs.iter().enumerate() {
             match wal::read_segment(&**log, &format!("wal-{i}")) {
                 Ok(seg) => {
