@@ -106,6 +106,12 @@ pub fn read(pages: &dyn PageStore, head: PageId, len: u64, page_count: u64) -> R
         let next = r.u64()?;
         let count = r.u32()?;
         r.u32()?;
+        if count as usize > ps.saturating_sub(HEADER) / 8 {
+            return Err(Error::corrupt(format!("free list page {id} claims {count} entries, more than a page holds")));
+        }
+        if ids.len() as u64 + u64::from(count) > len {
+            return Err(Error::corrupt(format!("free list holds more pages than the superblock's {len}")));
+        }
         for _ in 0..count {
             let p = r.u64()?;
             if !(FIRST_DATA_PAGE..page_count).contains(&p) {

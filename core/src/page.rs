@@ -51,8 +51,12 @@ pub fn seal(id: PageId, kind: PageKind, page: &mut [u8]) {
     page[..4].copy_from_slice(&c.to_le_bytes());
 }
 
-/// Checks the checksum and kind of `page`, read from `id`.
+/// Checks the checksum and kind of `page`, read from `id`. A buffer too
+/// short for the header is [`Error::Corrupt`].
 pub fn check(id: PageId, page: &[u8], want: PageKind) -> Result<()> {
+    if page.len() < 5 {
+        return Err(Error::corrupt(format!("page {id}: {} bytes, too short for a page header", page.len())));
+    }
     let stored = u32::from_le_bytes([page[0], page[1], page[2], page[3]]);
     if stored != checksum(id, page) {
         return Err(Error::corrupt(format!("page {id}: checksum mismatch")));

@@ -28,6 +28,16 @@ pub const MAGIC: &[u8; 8] = b"AXONDB\0\x01";
 pub const SIZE: usize = 68;
 /// Pages 0 and 1 hold superblocks; data starts here.
 pub const FIRST_DATA_PAGE: PageId = 2;
+/// Smallest page size a database may have.
+pub const MIN_PAGE_SIZE: usize = 1024;
+/// Largest page size a database may have.
+pub const MAX_PAGE_SIZE: usize = 65536;
+
+/// Whether `n` is a page size a database may have: a power of two in
+/// [`MIN_PAGE_SIZE`]`..=`[`MAX_PAGE_SIZE`].
+pub fn valid_page_size(n: usize) -> bool {
+    n.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&n)
+}
 
 /// The durable root of a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,10 +76,17 @@ impl Superblock {
         page[64..68].copy_from_slice(&crc.to_le_bytes());
     }
 
-    /// Reads a superblock; `Ok(None)` for a slot that is all zeros (never
-    /// written), an error for a damaged or foreign one.
+    /// Reads the superblock of `slot` (0 or 1) from the start of `page`;
+    /// `Ok(None)` for a slot that is all zeros (never written), an error for
+    /// a damaged or foreign one: a bad checksum, magic or version, a page
+    /// size that is not a power of two in `MIN_PAGE_SIZE..=MAX_PAGE_SIZE`,
+    /// a generation that does not belong in this slot (`generation % 2 !=
+    /// slot`), a generation or checkpoint LSN above [`crate::wal::MAX_LSN`],
+    /// or fewer than [`SIZE`] bytes.
     pub fn decode(page: &[u8], slot: u64) -> Result<Option<Superblock>> {
-        let bytes = &page[..SIZE];
+        let Some(bytes) = page.get(..SIZE) else {
+            return Err(Error::corrupt(format!("superblock {slot}: only {} bytes", page.len())));
+        };
         if bytes.iter().all(|&b| b == 0) {
             return Ok(None);
         }
@@ -91,9 +108,25 @@ impl Superblock {
                 "superblock {slot}: format version {version}, this build reads {FORMAT_VERSION}"
             )));
         }
+        let page_size = u32_at(12);
+        if !valid_page_size(page_size as usize) {
+            return Err(Error::corrupt(format!(
+                "superblock {slot}: page size {page_size} is not a power of two from {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}"
+            )));
+        }
+        let generation = u64_at(16);
+        if generation > crate::wal::MAX_LSN || u64_at(24) > crate::wal::MAX_LSN {
+            return Err(Error::corrupt(format!("superblock {slot}: generation or checkpoint LSN out of range")));
+        }
+        if generation % 2 != slot {
+            return Err(Error::corrupt(format!(
+                "superblock {slot}: generation {generation} belongs in slot {}",
+                generation % 2
+            )));
+        }
         Ok(Some(Superblock {
-            page_size: u32_at(12),
-            generation: u64_at(16),
+            page_size,
+            generation,
             checkpoint_lsn: u64_at(24),
             root: u64_at(32),
             freelist_head: u64_at(40),
@@ -104,7 +137,8 @@ impl Superblock {
 }
 
 /// Reads the page size from the first bytes of a page file, before the page
-/// store is opened. `None` when the bytes are not a valid superblock 0.
+/// store is opened. `None` when the bytes are not a valid superblock 0
+/// (so a page size returned is always valid, see [`valid_page_size`]).
 pub fn peek_page_size(prefix: &[u8]) -> Option<usize> {
     if prefix.len() < SIZE {
         return None;
@@ -123,7 +157,7 @@ mod tests {
     fn round_trip_and_damage() {
         let sb = Superblock {
             page_size: 4096,
-            generation: 7,
+            generation: 8,
             checkpoint_lsn: 99,
             root: 12,
             freelist_head: 40,

@@ -35,6 +35,9 @@ pub const FRAME_MAGIC: u32 = u32::from_le_bytes(*b"AXFR");
 pub const FRAME_HEADER: usize = 28;
 /// Largest payload a frame may carry.
 pub const MAX_PAYLOAD: usize = 1 << 30;
+/// Largest LSN (and checkpoint generation) a log or superblock may hold: a
+/// larger one is damage. It leaves room for `+ 1` anywhere LSNs are counted.
+pub const MAX_LSN: u64 = i64::MAX as u64;
 
 /// Encodes a segment header.
 /// Encodes a segment header. `base` is the LSN of the last commit before
@@ -127,16 +130,27 @@ fn u64_at(b: &[u8], o: usize) -> u64 {
 }
 
 /// Parses a frame at `pos`, or `None` if the bytes there are not a valid frame.
+///
+/// Every offset is computed with checked arithmetic: a length read from the
+/// log must not wrap `usize` (32 bits on wasm32) into a smaller offset, and
+/// a length above [`MAX_PAYLOAD`] is not a frame whatever follows it.
 fn frame_at(bytes: &[u8], pos: usize) -> Option<(Frame, usize)> {
-    let head = bytes.get(pos..pos + FRAME_HEADER)?;
+    let start = pos.checked_add(FRAME_HEADER)?;
+    let head = bytes.get(pos..start)?;
     if u32_at(head, 0) != FRAME_MAGIC {
         return None;
     }
     let len = u32_at(head, 4);
+    if len as usize > MAX_PAYLOAD {
+        return None;
+    }
     let lsn = u64_at(head, 8);
     let synced = u64_at(head, 16);
-    let end = pos + FRAME_HEADER + len as usize;
-    let payload = bytes.get(pos + FRAME_HEADER..end)?;
+    if lsn > MAX_LSN || synced > MAX_LSN {
+        return None;
+    }
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    let payload = bytes.get(start..end)?;
     if frame_crc(len, lsn, synced, payload) != u32_at(head, 24) {
         return None;
     }
@@ -150,8 +164,14 @@ fn frame_at(bytes: &[u8], pos: usize) -> Option<(Frame, usize)> {
 fn later_frame(bytes: &[u8], from: usize, after: u64, needed: u64) -> Option<(usize, u64)> {
     let magic = FRAME_MAGIC.to_le_bytes();
     (from..bytes.len().saturating_sub(FRAME_HEADER - 1))
-        .filter(|&p| bytes[p..p + 4] == magic)
+        .filter(|&p| bytes.get(p..p.saturating_add(4)) == Some(&magic[..]))
         .find_map(|p| frame_at(bytes, p).filter(|(f, _)| f.lsn > after && f.synced >= needed).map(|(f, _)| (p, f.lsn)))
+}
+
+/// The LSN that the first invalid frame would have held. Saturates: an LSN
+/// of `u64::MAX` read from disk must not overflow.
+fn needed_lsn(last: Option<u64>, base: u64) -> u64 {
+    last.unwrap_or(base).saturating_add(1)
 }
 
 /// Reads a segment. `name` labels it in errors.
@@ -183,14 +203,14 @@ pub fn read_segment(log: &dyn LogFile, name: &str) -> Result<Segment> {
     let mut last: Option<u64> = None;
     while pos < size {
         match frame_at(&bytes, pos) {
-            Some((f, end)) if last.is_none_or(|l| f.lsn == l + 1) => {
+            Some((f, end)) if last.is_none_or(|l| l.checked_add(1) == Some(f.lsn)) => {
                 last = Some(f.lsn);
                 seg.frames.push(f);
                 pos = end;
             }
             _ => {
-                let needed = last.unwrap_or(seg.base) + 1;
-                if let Some((at, lsn)) = later_frame(&bytes, pos + 1, last.unwrap_or(0), needed) {
+                let needed = needed_lsn(last, seg.base);
+                if let Some((at, lsn)) = later_frame(&bytes, pos.saturating_add(1), last.unwrap_or(0), needed) {
                     return Err(Error::corrupt(format!(
                         "{name}: damaged frame at offset {pos}, but the intact frame at offset {at} (LSN {lsn}) \
                          records LSN {needed} as already durable"
@@ -249,6 +269,27 @@ mod tests {
                 Err(e) => panic!("flip at {at}: {e}"),
             }
         }
+    }
+
+    #[test]
+    fn frame_offsets_never_overflow() {
+        // Offsets near usize::MAX (as a 4 GiB length makes them on wasm32)
+        // are "no frame", not an arithmetic overflow.
+        let f = encode_frame(5, 4, b"x").unwrap();
+        assert!(frame_at(&f, usize::MAX - 3).is_none());
+        assert!(frame_at(&f, usize::MAX).is_none());
+        assert_eq!(frame_at(&f, 0).map(|(fr, end)| (fr.lsn, end)), Some((5, f.len())));
+        // A header claiming more than MAX_PAYLOAD is not a frame.
+        let mut big = f.clone();
+        big[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(frame_at(&big, 0).is_none());
+        // LSNs past MAX_LSN are damage, and the LSN checks do not overflow.
+        let mut b = segment_header(3, u64::MAX - 1).to_vec();
+        b.extend(encode_frame(u64::MAX, u64::MAX, b"a").unwrap());
+        b.extend(encode_frame(u64::MAX, u64::MAX, b"b").unwrap());
+        b.extend([0u8; 40]);
+        assert!(read_segment(&MemLogFile::from_bytes(b), "t").unwrap().frames.is_empty());
+        assert_eq!(needed_lsn(Some(u64::MAX), 0), u64::MAX);
     }
 
     #[test]

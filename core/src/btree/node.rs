@@ -176,13 +176,27 @@ pub fn read(pages: &dyn PageStore, id: PageId, buf: &mut [u8]) -> Result<Node> {
     decode(id, buf)
 }
 
+/// Smallest encoded leaf entry (empty key, empty inline value).
+const MIN_LEAF_ENTRY: usize = 2 + 1 + 4;
+/// Smallest encoded branch entry after the first child (empty key).
+const MIN_BRANCH_ENTRY: usize = 2 + 8;
+
 /// Decodes a tree page already read into `buf`.
+///
+/// The entry count is bounded by what the page can hold before it sizes
+/// anything, and every field is read with bounds checks: damage is
+/// [`Error::Corrupt`], never a panic or an allocation past the page's size.
 pub fn decode(id: PageId, buf: &[u8]) -> Result<Node> {
-    let kind = buf[4];
+    let kind = buf.get(4).copied().unwrap_or(0);
     let want = if kind == PageKind::Branch as u8 { PageKind::Branch } else { PageKind::Leaf };
     page::check(id, buf, want)?;
     let mut r = Reader::new(buf, 6, id);
     let count = r.u16()? as usize;
+    let room = buf.len().saturating_sub(HEADER);
+    let fits = if want == PageKind::Leaf { room / MIN_LEAF_ENTRY } else { 1 + room / MIN_BRANCH_ENTRY };
+    if count > fits {
+        return Err(Error::corrupt(format!("page {id}: {count} entries cannot fit in the page")));
+    }
     let node = if want == PageKind::Leaf {
         let mut entries = Vec::with_capacity(count);
         for _ in 0..count {

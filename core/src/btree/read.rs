@@ -69,15 +69,25 @@ pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<Val
     Err(Error::corrupt(format!("tree under page {root} is deeper than {MAX_DEPTH} levels")))
 }
 
-/// The pages of an overflow chain, following `next` links, checked.
-pub fn overflow_pages(pages: &dyn PageStore, len: u64, first: PageId) -> Result<Vec<PageId>> {
-    let per = (pages.page_size() - OVERFLOW_HEADER) as u64;
+/// Largest value the tree holds: every value passed through one WAL frame.
+pub const MAX_VALUE: u64 = crate::wal::MAX_PAYLOAD as u64;
+
+/// Checks an overflow value's length against the format's limit and the
+/// file: damage must not turn into a huge allocation or a long loop.
+fn check_overflow_len(pages: &dyn PageStore, len: u64, first: PageId) -> Result<u64> {
+    let per = (pages.page_size().saturating_sub(OVERFLOW_HEADER)).max(1) as u64;
     let n = len.div_ceil(per);
-    if n > pages.page_count()? {
+    if len > MAX_VALUE || n > pages.page_count()? {
         return Err(Error::corrupt(format!(
-            "overflow value at page {first} claims {len} bytes, more than the file holds"
+            "overflow value at page {first} claims {len} bytes, more than the limit of {MAX_VALUE} or than the file holds"
         )));
     }
+    Ok(n)
+}
+
+/// The pages of an overflow chain, following `next` links, checked.
+pub fn overflow_pages(pages: &dyn PageStore, len: u64, first: PageId) -> Result<Vec<PageId>> {
+    let n = check_overflow_len(pages, len, first)?;
     let mut ids = Vec::with_capacity(n as usize);
     let mut buf = vec![0u8; pages.page_size()];
     let mut id = first;
@@ -101,11 +111,9 @@ pub fn read_value(pages: &dyn PageStore, val: &ValRef) -> Result<Vec<u8>> {
         ValRef::Overflow { len, first } => {
             let ps = pages.page_size();
             let per = ps - OVERFLOW_HEADER;
-            // A length is only believed if the file could hold it: damage
-            // must not turn into a huge allocation.
-            if *len > (1u64 << 32) || len.div_ceil(per as u64) > pages.page_count()? {
-                return Err(Error::corrupt(format!("overflow value at page {first} claims {len} bytes")));
-            }
+            // A length is only believed if the format and the file could
+            // hold it: damage must not turn into a huge allocation.
+            check_overflow_len(pages, *len, *first)?;
             let mut out = Vec::with_capacity(*len as usize);
             let mut buf = vec![0u8; ps];
             let mut id = *first;

@@ -7,8 +7,10 @@
 
 pub mod conformance;
 pub mod crash;
+pub mod fault;
 pub mod memory;
 
+pub use fault::Faults;
 pub use memory::{MemLogFile, MemPageStore};
 
 /// Index of a page in a [`PageStore`]. Page `n` covers bytes

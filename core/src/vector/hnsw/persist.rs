@@ -128,9 +128,20 @@ impl Hnsw {
         if chunks.len() != len.div_ceil(NODE_CHUNK) {
             return bad(format!("{} chunks for {len} nodes", chunks.len()));
         }
+        // The records must hold exactly `len` vectors before `len` sizes
+        // anything: a damaged count must not reserve memory the records do
+        // not back (checked arithmetic: usize is 32 bits on wasm32).
+        let want = len.checked_mul(dim).and_then(|n| n.checked_mul(4));
+        let have = chunks.iter().try_fold(0usize, |acc, (_, v)| acc.checked_add(v.len()));
+        if want.is_none() || want != have {
+            return bad(format!("vectors records of {have:?} bytes for {len} nodes of dimension {dim}"));
+        }
         // Exact sizes (the records exist, so the sizes are real): a loaded
         // graph carries no growth slack.
         let stride = 1 + 2 * g.params.m;
+        if len.checked_mul(stride).is_none() {
+            return bad(format!("{len} nodes"));
+        }
         g.vectors.reserve_exact(len * dim);
         g.links0.reserve_exact(len * stride);
         g.upper.reserve_exact(len);
