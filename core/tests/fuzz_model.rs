@@ -297,8 +297,19 @@ fn gen_op(u: &mut Unstructured<'_>, next: &mut Model, batch: &mut WriteBatch) ->
     })
 }
 
+/// Errors that say the call was refused before anything was written. A
+/// storage failure, a poisoned handle or a reported background checkpoint
+/// failure are not: the run reopens and checks what survived.
 fn input_error(e: &Error) -> bool {
-    !matches!(e, Error::Storage(_) | Error::Corrupt(_) | Error::Poisoned(_) | Error::Locked(_) | Error::Conflict(_))
+    !matches!(
+        e,
+        Error::Storage(_)
+            | Error::Corrupt(_)
+            | Error::Poisoned(_)
+            | Error::Locked(_)
+            | Error::Conflict(_)
+            | Error::CheckpointFailed(_)
+    )
 }
 
 // ---------------------------------------------------------------------------
