@@ -391,6 +391,14 @@ impl Run {
     /// acknowledged commit) is reopened first.
     fn check(&mut self, db: &Db) {
         self.faults.disarm();
+        if self.disk.crashed() {
+            // A scheduled crash hit a call that could still succeed (a
+            // write the engine retries, a read it did not need): every
+            // later I/O fails, so this is a power cut now.
+            self.log.push("  -> the disk has crashed".into());
+            self.reopen(None, None);
+            return;
+        }
         match db.verify() {
             Err(e) if !input_error(&e) => {
                 self.log.push(format!("  -> {e}"));

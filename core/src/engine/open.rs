@@ -67,6 +67,12 @@ impl Engine {
     /// WAL tail. Damage anywhere else is an error.
     pub fn open(storage: Storage, opts: EngineOptions) -> Result<Engine> {
         let Storage { pages, logs } = storage;
+        // The superblock read below may sit in the OS cache only: written by
+        // a checkpoint whose sync failed (or a process that died before it
+        // synced). Recovery trusts it and a later checkpoint cuts the WAL it
+        // covers, so it must be durable first (found by core/tests/fuzz_model.rs:
+        // a failed sync, a reopen, a checkpoint, a power cut lost commits).
+        pages.sync()?;
         let sb = load_superblock(&*pages)?;
         if sb.page_size as usize != pages.page_size() {
             return Err(Error::corrupt(format!(
