@@ -718,6 +718,9 @@ fn regression_inputs(name: &str) -> Vec<(PathBuf, Vec<u8>)> {
 /// (`ARBTEST_BUDGET_MS`, else `default_ms`). With `AXON_FUZZ_FINDINGS` set,
 /// the input of each execution is written there first (so a hang can be
 /// kept too) and a failing one is kept as `<name>-<hash>.bin`.
+/// Seeds of the normal (CI) run: cases that found bugs or harness gaps.
+const CI_SEEDS: [u64; 4] = [0xb6be933800004000, 0x1c8ac5da00004000, 0x33d99d7500004000, 0xa145cf0600004000];
+
 fn fuzz(name: &str, default_ms: u64, prop: impl Fn(&mut Unstructured<'_>) -> arbitrary::Result<()>) {
     let mut replayed = 0;
     for (f, bytes) in regression_inputs(name) {
@@ -728,28 +731,43 @@ fn fuzz(name: &str, default_ms: u64, prop: impl Fn(&mut Unstructured<'_>) -> arb
     let findings = std::env::var_os("AXON_FUZZ_FINDINGS").map(PathBuf::from);
     let runs = AtomicU64::new(0);
     let budget = std::env::var("ARBTEST_BUDGET_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(default_ms);
-    arbtest::arbtest(|u| {
-        runs.fetch_add(1, Ordering::Relaxed);
-        let Some(dir) = &findings else {
-            return prop(u);
-        };
-        let input = u.peek_bytes(u.len()).unwrap_or_default().to_vec();
-        let _ = std::fs::create_dir_all(dir);
-        let _ = std::fs::write(dir.join(format!("{name}.current")), &input);
-        match catch_unwind(AssertUnwindSafe(|| prop(u))) {
-            Ok(r) => r,
-            Err(p) => {
-                let hash =
-                    input.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
-                let _ = std::fs::write(dir.join(format!("{name}-{hash:016x}.bin")), &input);
-                std::panic::resume_unwind(p)
+    let one = |seed: Option<u64>| {
+        let t = arbtest::arbtest(|u| {
+            runs.fetch_add(1, Ordering::Relaxed);
+            let Some(dir) = &findings else {
+                return prop(u);
+            };
+            let input = u.peek_bytes(u.len()).unwrap_or_default().to_vec();
+            let _ = std::fs::create_dir_all(dir);
+            let _ = std::fs::write(dir.join(format!("{name}.current")), &input);
+            match catch_unwind(AssertUnwindSafe(|| prop(u))) {
+                Ok(r) => r,
+                Err(p) => {
+                    let hash = input
+                        .iter()
+                        .fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+                    let _ = std::fs::write(dir.join(format!("{name}-{hash:016x}.bin")), &input);
+                    std::panic::resume_unwind(p)
+                }
             }
+        })
+        .size_min(64)
+        .size_max(1 << 14);
+        match seed {
+            Some(s) => t.seed(s).run(),
+            None => t.budget_ms(budget).run(),
         }
-    })
-    .size_min(64)
-    .size_max(1 << 14)
-    .budget_ms(budget)
-    .run();
+    };
+    // Without a budget (the normal test run, as in CI) the run is seeded:
+    // fixed seeds, each a case the fuzzer once failed on. scripts/fuzz.sh
+    // sets ARBTEST_BUDGET_MS and searches random seeds.
+    if std::env::var_os("ARBTEST_BUDGET_MS").is_none() && std::env::var_os("ARBTEST_SEED").is_none() {
+        for seed in CI_SEEDS {
+            one(Some(seed));
+        }
+    } else {
+        one(None);
+    }
     if let Some(dir) = &findings {
         let _ = std::fs::remove_file(dir.join(format!("{name}.current")));
     }
