@@ -382,7 +382,8 @@ fn graph_restore_checks_record_sizes_before_reserving() {
 #[test]
 fn node_entry_counts_are_bounded_by_the_page() {
     let mut buf = vec![0u8; 1024];
-    node::encode(&Node::Leaf(vec![LeafEntry { key: b"k".to_vec(), val: ValRef::Inline(b"v".to_vec()) }]), 7, &mut buf);
+    node::encode(&Node::Leaf(vec![LeafEntry { key: b"k".to_vec(), val: ValRef::Inline(b"v".to_vec()) }]), 7, &mut buf)
+        .unwrap();
     buf[6..8].copy_from_slice(&u16::MAX.to_le_bytes());
     page::seal(7, PageKind::Leaf, &mut buf);
     let (r, peak) = peak_alloc(|| node::decode(7, &buf));
