@@ -317,6 +317,12 @@ pub fn candidate_ids(view: &View<'_>, plan: &IndexPlan) -> Result<BTreeSet<Vec<u
 mod tests {
     use super::*;
 
+    fn enc_str(s: &str) -> Vec<u8> {
+        let mut e = Vec::new();
+        encode_str(s, &mut e);
+        e
+    }
+
     #[test]
     fn encodings_sort_like_values() {
         let ints = [i64::MIN, -5, -1, 0, 1, 7, i64::MAX];
@@ -325,14 +331,7 @@ mod tests {
         assert!(floats.windows(2).all(|w| encode_f64(w[0]) < encode_f64(w[1])));
         assert_eq!(encode_f64(-0.0), encode_f64(0.0));
         let strs = ["", "\0", "\0a", "a", "a\0", "ab", "b"];
-        let enc: Vec<Vec<u8>> = strs
-            .iter()
-            .map(|s| {
-                let mut e = Vec::new();
-                encode_str(s, &mut e);
-                e
-            })
-            .collect();
+        let enc: Vec<Vec<u8>> = strs.iter().map(|s| enc_str(s)).collect();
         assert!(enc.windows(2).all(|w| w[0] < w[1]), "{enc:?}");
         // A value's encoding is never a prefix of another's.
         for (i, a) in enc.iter().enumerate() {
@@ -360,14 +359,7 @@ mod tests {
             "p".repeat(INDEX_PREFIX_BYTES - 1) + "q" + &"z".repeat(100),
             "q".to_string(),
         ];
-        let enc: Vec<Vec<u8>> = strs
-            .iter()
-            .map(|s| {
-                let mut e = Vec::new();
-                encode_str(s, &mut e);
-                e
-            })
-            .collect();
+        let enc: Vec<Vec<u8>> = strs.iter().map(|s| enc_str(s)).collect();
         let group = |s: &str| s.len() > INDEX_PREFIX_BYTES && s.as_bytes().starts_with(p.as_bytes());
         for i in 0..strs.len() {
             for j in i + 1..strs.len() {
@@ -379,8 +371,7 @@ mod tests {
             }
         }
         assert!(enc.iter().all(|e| e.len() <= crate::limits::MAX_INDEX_VALUE));
-        let mut worst = Vec::new();
-        encode_str(&"\0".repeat(5000), &mut worst);
+        let worst = enc_str(&"\0".repeat(5000));
         assert_eq!(worst.len(), crate::limits::MAX_INDEX_VALUE);
     }
 
