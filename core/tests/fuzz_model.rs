@@ -36,43 +36,17 @@ use axon_core::storage::fault::{Fault, Faults, Op};
 use axon_core::{BatchOp, Db, Document, Error, Filter, Schema, Value, WriteBatch};
 use serde_json::{json, Value as Json};
 
-/// Ids from 101 to 512 bytes wait for the lead's page-size-derived key
-/// limits (ids near 500 bytes with 1 KiB pages can make the tree writer loop
-/// forever): until then the generator skips them. Ids past 512 bytes (rejected
-/// today) are still generated.
-/// `AXON_FUZZ_FULL_SIZES=1` lifts both caps (to find those bugs again).
-const PENDING_FIX_MAX_ID: usize = 100;
-/// Indexed strings and tags over about a quarter page make checkpoints panic
-/// until the lead's fix (an index key over ~2 KB at 4 KiB pages): until then
-/// indexed values stay below this many bytes.
-const PENDING_FIX_MAX_INDEXED: usize = 120;
-
-thread_local! {
-    /// Set by the test that replays the pending findings (on its own thread).
-    static FULL_SIZES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn full_sizes() -> bool {
-    static ENV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    FULL_SIZES.with(|f| f.get()) || *ENV.get_or_init(|| std::env::var("AXON_FUZZ_FULL_SIZES").is_ok_and(|v| v == "1"))
-}
-
-/// Longest id generated below the 512-byte limit.
+/// Longest id generated below the 512-byte limit (ids past the page
+/// size's limit, 344 bytes on 1 KiB pages, must be refused with
+/// `LimitExceeded`; past 512 with `InvalidDocument`).
 fn max_id() -> usize {
-    if full_sizes() {
-        MAX_ID_BYTES
-    } else {
-        PENDING_FIX_MAX_ID
-    }
+    MAX_ID_BYTES
 }
 
-/// Longest indexed string or tag generated.
+/// Longest indexed string or tag generated: far past an index key's room,
+/// which long values must not need.
 fn max_indexed() -> usize {
-    if full_sizes() {
-        8000
-    } else {
-        PENDING_FIX_MAX_INDEXED
-    }
+    8000
 }
 
 type Docs = BTreeMap<String, Document>;
@@ -588,7 +562,14 @@ fn run_case(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
                 }
                 run.log.push(format!("{step}: batch of {n}"));
                 let r = catch(|| db.write(&batch).map(|_| ()), &run.log);
-                if run.after_write("batch", r, next, must_fail) {
+                let refused = run.after_write("batch", r, next, must_fail);
+                if refused && run.disk.crashed() {
+                    // Refused before any I/O, but a crash scheduled at an
+                    // earlier call (one that still succeeded) has hit: every
+                    // read fails now, so this is a power cut, checked as such.
+                    run.log.push("  -> the disk has crashed".into());
+                    run.reopen(None, None);
+                } else if refused {
                     // An input error changed nothing.
                     run.faults.disarm();
                     let got = read_model(&db, &run.log);
@@ -719,7 +700,8 @@ fn regression_inputs(name: &str) -> Vec<(PathBuf, Vec<u8>)> {
 /// the input of each execution is written there first (so a hang can be
 /// kept too) and a failing one is kept as `<name>-<hash>.bin`.
 /// Seeds of the normal (CI) run: cases that found bugs or harness gaps.
-const CI_SEEDS: [u64; 4] = [0xb6be933800004000, 0x1c8ac5da00004000, 0x33d99d7500004000, 0xa145cf0600004000];
+const CI_SEEDS: [u64; 5] =
+    [0xb6be933800004000, 0x1c8ac5da00004000, 0x33d99d7500004000, 0xa145cf0600004000, 0xbb7e33a500004000];
 
 fn fuzz(name: &str, default_ms: u64, prop: impl Fn(&mut Unstructured<'_>) -> arbitrary::Result<()>) {
     let mut replayed = 0;
@@ -785,21 +767,16 @@ fn fuzz_model() {
     );
 }
 
-/// Findings that wait for the lead's page-size-derived limits (found with
-/// `AXON_FUZZ_FULL_SIZES=1`): replayed at full sizes. Each one panics or
-/// hangs before that fix; run with `--ignored` once it is merged, then move
-/// the inputs to `fuzz-regressions/model/` and drop the caps above.
+/// The fuzzer's findings before the page-size-derived limits: each input
+/// panicked in the tree writer or made it loop; now they must pass.
 #[test]
-#[ignore = "needs the lead's key-limit fix (TreeWriter panic, tree-writer loop)"]
-fn pending_lead_findings_replay() {
-    FULL_SIZES.with(|f| f.set(true));
+fn findings_before_the_limits_replay() {
     let inputs = regression_inputs("model-pending");
     assert!(!inputs.is_empty());
     for (f, bytes) in inputs {
         eprintln!("replaying {}", f.display());
         let (tx, rx) = std::sync::mpsc::channel();
         let case = std::thread::spawn(move || {
-            FULL_SIZES.with(|f| f.set(true));
             let r = catch_unwind(AssertUnwindSafe(|| run_case(&mut Unstructured::new(&bytes))));
             let _ = tx.send(r.is_ok());
         });
@@ -815,8 +792,7 @@ fn pending_lead_findings_replay() {
 /// The first report, by hand: one 5,000-character indexed tag is
 /// accepted, then every checkpoint panics in the tree writer.
 #[test]
-#[ignore = "needs the lead's fix: an index key over ~2 KB makes TreeWriter panic"]
-fn pending_long_indexed_tag_then_checkpoint() {
+fn regression_long_indexed_tag_then_checkpoint() {
     let db = Db::open(axon_core::storage::Storage::in_memory(4096), Default::default()).unwrap();
     db.create_collection("c", schema()).unwrap();
     let put = db.upsert("c", Document::new("a").with("tags", Value::StringArray(vec!["y".repeat(5000)])));
@@ -832,8 +808,7 @@ fn pending_long_indexed_tag_then_checkpoint() {
 /// entries no longer fit; the checkpoint must finish (or the ids be
 /// rejected) instead of looping.
 #[test]
-#[ignore = "needs the lead's fix: ids near MAX_ID_BYTES with 1 KiB pages"]
-fn pending_long_ids_with_small_pages() {
+fn regression_long_ids_with_small_pages() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let r = catch_unwind(|| {
