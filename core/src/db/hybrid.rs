@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use serde_json::Value as Json;
 
 use super::search::{check_query, SearchHit};
-use super::vectors::{read, vector_fields, FieldIndex};
+use super::vectors::{vector_fields, FieldIndex};
 use super::{index, Db, DbSnapshot};
 use crate::catalog::{doc_key, CollectionInfo};
 use crate::engine::View;
@@ -278,7 +278,10 @@ impl Db {
             .find(|f| f.name == name)
             .ok_or_else(|| Error::corrupt(format!("vector field {name:?} missing from its schema")))?;
         let shared = self.vectors.index(&self.engine, &info, &field)?;
-        let g = read(&shared);
+        // Holds the graph's read lock to the end of the search; commits never
+        // wait for it (see graphs.rs).
+        let g = self.vectors.fresh(&self.engine, &shared)?;
+        self.engine.fail("vectors.search")?;
         // No commit changed the graph after the snapshot: its nodes are
         // exactly the snapshot's documents, so hits need no re-check.
         let in_sync = g.changed_lsn <= snap.lsn();

@@ -1,6 +1,7 @@
 //! Collections of schema-checked documents on top of the engine.
 
 pub mod batch;
+mod graphs;
 pub mod hybrid;
 pub mod index;
 mod read;
@@ -19,8 +20,8 @@ use crate::engine::{Engine, EngineOptions, EngineStats, VerifyReport};
 use crate::model::{Document, Schema};
 use crate::storage::Storage;
 use crate::Result;
+use graphs::VectorIndexes;
 use std::sync::Arc;
-use vectors::VectorIndexes;
 
 /// An open database. Cheap to clone; clones share one engine. `Send + Sync`:
 /// many threads may read while one at a time writes.
@@ -73,9 +74,11 @@ impl Db {
         let prepared = batch::prepare(&catalog, batch);
         let (lsn, existed) = self.engine.commit_logged(
             |view| batch::resolve(view, batch, &catalog, prepared, self.page_size),
-            // Logged: the vector graphs follow, in commit order.
-            |view, ops| self.vectors.apply(&view.state.catalog, ops, view.state.lsn),
+            // Logged: the vector graphs queue the changes, in commit order.
+            |view, ops| self.vectors.follow(&view.state.catalog, ops, view.state.lsn),
         )?;
+        // Outside the writer lock: graphs no search holds apply them now.
+        self.vectors.catch_up_quietly(&self.engine);
         Ok(BatchOutcome { lsn, existed })
     }
 
@@ -142,7 +145,35 @@ impl Db {
 
     /// Writes everything committed to pages and truncates the WAL.
     pub fn checkpoint(&self) -> Result<bool> {
+        self.load_changed_graphs()?;
         self.engine.checkpoint()
+    }
+
+    /// [`Db::checkpoint`] for a platform's checkpoint thread, whose result
+    /// nobody sees: a failure is kept in [`EngineStats::last_checkpoint_error`]
+    /// and returned once, as [`crate::Error::CheckpointFailed`], by the next
+    /// commit (see [`Engine::checkpoint_in_background`]).
+    pub fn checkpoint_in_background(&self) -> Result<bool> {
+        // Failing to load a graph is not a checkpoint failure: the freeze
+        // then keeps the changed documents in the graph's replay record.
+        let _ = self.load_changed_graphs();
+        self.engine.checkpoint_in_background()
+    }
+
+    /// Loads (outside the writer lock) the graphs of vector fields whose
+    /// documents changed since the last checkpoint, so the freeze writes
+    /// their records rather than leaving a whole graph to rebuild later.
+    fn load_changed_graphs(&self) -> Result<()> {
+        let snap = self.snapshot();
+        let view = snap.snapshot().view();
+        for info in view.state.catalog.collections.values() {
+            for f in vectors::vector_fields(&info.schema) {
+                if self.vectors.loaded(info.id, f.no).is_none() && !vectors::active_ids(&view, info.id)?.is_empty() {
+                    self.vectors.index(&self.engine, info, &f)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The vector index of a field (the collection's only vector field when
@@ -154,7 +185,7 @@ impl Db {
             return Err(crate::Error::corrupt(format!("vector field {name:?} missing from its schema")));
         };
         let index = self.vectors.index(&self.engine, &info, &f)?;
-        let stats = vectors::read(&index).stats();
+        let stats = self.vectors.fresh(&self.engine, &index)?.stats();
         Ok(stats)
     }
 

@@ -1,18 +1,26 @@
 //! Vector indexes: one HNSW graph per `vector` field of each collection.
 //!
-//! A graph lives in memory once loaded and changes in the same commit as
-//! its documents (under the writer lock, after the batch validated). It is
-//! persisted by checkpoints, not by the WAL: the engine's freeze hook
-//! ([`VectorIndexes::freeze`]) turns the chunks that changed into records
-//! of the frozen layer, so the checkpointed pages hold each graph exactly
-//! as of the checkpoint LSN. After a crash the WAL tail is newer than them.
+//! This file holds one field's graph ([`FieldIndex`]), its records and how
+//! it is loaded and checked; `graphs.rs` holds the loaded graphs and how
+//! they follow commits without making commits wait.
 //!
-//! A graph is loaded lazily (first search, verify, or a checkpoint with
-//! changes for it), so opening a database reads none of it. Loading reads
-//! its records and then replays the documents of the newest (active) layer,
-//! which are exactly the changes since the last freeze: the WAL tail after
-//! recovery. A field with no meta record was never checkpointed, and its
-//! graph is built from all its documents.
+//! A graph lives in memory once loaded and follows the commits of its
+//! documents. It is persisted by checkpoints, not by the WAL: the engine's
+//! freeze hook turns the chunks that changed into records of the frozen
+//! layer. The records hold the graph as of some commit at or before the
+//! checkpoint; the ids of documents changed after that commit and frozen
+//! with the checkpoint are kept in a replay record. So, at every LSN:
+//!
+//! > graph = records, then the documents named by the replay record, then
+//! > the documents of the newest (active) layer.
+//!
+//! A graph is loaded lazily (first search or verify), so opening a
+//! database reads none of it. Loading reads the records and then replays
+//! the documents of the replay record and of the active layer (after a
+//! crash: the WAL tail) as they are now. Replaying is idempotent (a node
+//! that already holds a document's vector is kept), so a document in both
+//! the records and the replay is harmless. A field with no meta record was
+//! never checkpointed, and its graph is built from all its documents.
 //!
 //! Key layout (`field` is the field's position in the schema, as for
 //! secondary indexes):
@@ -21,14 +29,15 @@
 //! 0x04 | collection u32 BE | field u16 BE | 0x01 | chunk u32 BE    -> links record
 //! 0x04 | collection u32 BE | field u16 BE | 0x02 | chunk u32 BE    -> vectors record
 //! 0x04 | collection u32 BE | field u16 BE | 0x03 | chunk u32 BE    -> document ids (Vec<String>)
+//! 0x04 | collection u32 BE | field u16 BE | 0x04                   -> replay: document ids (Vec<String>)
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::Arc;
 
-use crate::catalog::{doc_prefix, prefix_end, Catalog, CollectionInfo};
-use crate::engine::{Engine, KvOp, View};
+use crate::catalog::{doc_key, doc_prefix, prefix_end};
+use crate::engine::{KvOp, View};
 use crate::model::{Document, FieldType, Schema, Value};
 use crate::vector::hnsw::{GraphMeta, Hnsw, HnswParams, LinkPlan, ParallelMap, NODE_CHUNK};
 use crate::{codec, Error, Result};
@@ -39,6 +48,7 @@ const META: u8 = 0;
 const LINKS: u8 = 1;
 const VECTORS: u8 = 2;
 const IDS: u8 = 3;
+const REPLAY: u8 = 4;
 
 /// A parallel map a platform supplies for bulk graph inserts (see
 /// [`crate::vector::hnsw::ParallelMap`]).
@@ -51,7 +61,7 @@ pub fn collection_prefix(coll: u32) -> [u8; 5] {
     k
 }
 
-fn record_prefix(coll: u32, field: u16, kind: u8) -> Vec<u8> {
+pub(crate) fn record_prefix(coll: u32, field: u16, kind: u8) -> Vec<u8> {
     let mut k = collection_prefix(coll).to_vec();
     k.extend_from_slice(&field.to_be_bytes());
     k.push(kind);
@@ -105,7 +115,7 @@ pub(crate) struct FieldIndex {
     /// Live node of each document.
     nodes: HashMap<Arc<str>, u32>,
     /// Nodes whose vectors and ids records were written by a freeze.
-    persisted: usize,
+    pub(crate) persisted: usize,
     /// Deleted nodes when the graph was last repaired.
     repaired_at: usize,
     /// How it was loaded.
@@ -199,19 +209,24 @@ impl FieldIndex {
         p.len() == s.len() && p.iter().zip(s).all(|(a, b)| a.to_bits() == b.to_bits())
     }
 
-    /// Brings the graph to the documents' new states: `changes` maps each
-    /// changed document id to its new version (`None`: deleted). Vectors
-    /// must be valid for the field (the schema checked them).
-    fn apply(&mut self, field: &str, changes: &BTreeMap<String, Option<Document>>, map: Option<&SharedParallelMap>) {
+    /// Brings the graph to the documents' new states: `changes` gives each
+    /// changed document id with its new version (`None`: deleted), each id
+    /// once. Vectors must be valid for the field (the schema checked them).
+    pub(crate) fn apply<'c>(
+        &mut self,
+        field: &str,
+        changes: impl IntoIterator<Item = (&'c str, Option<&'c Document>)>,
+        map: Option<&SharedParallelMap>,
+    ) {
         let mut added: Vec<(&str, &[f32])> = Vec::new();
         for (id, doc) in changes {
-            let new = doc.as_ref().and_then(|d| vector_of(d, field));
+            let new = doc.and_then(|d| vector_of(d, field));
             if let Some(old) = self.node(id) {
                 if new.is_some_and(|v| self.holds(old, v)) {
                     continue;
                 }
                 self.graph.delete(old);
-                self.nodes.remove(id.as_str());
+                self.nodes.remove(id);
             }
             if let Some(v) = new {
                 added.push((id, v));
@@ -233,13 +248,28 @@ impl FieldIndex {
         }
     }
 
-    /// Records for everything changed since the last call.
-    fn changed_records(&mut self, coll: u32, field: u16) -> Result<Vec<KvOp>> {
+    /// Whether enough nodes were deleted since the last repair to call for
+    /// one: a tenth of the graph, and at least 64.
+    pub(crate) fn wants_repair(&self) -> bool {
+        let deleted = self.graph.deleted_count();
+        deleted - self.repaired_at.min(deleted) >= (self.graph.len() / 10).max(64)
+    }
+
+    /// Reconnects the graph around its deleted nodes (see [`Hnsw::repair`]).
+    pub(crate) fn repair(&mut self) {
+        self.graph.repair();
+        self.repaired_at = self.graph.deleted_count();
+    }
+
+    /// Records for everything changed since the last [`FieldIndex::persisted_as`],
+    /// and the node count to pass it once they are safely in a frozen
+    /// layer. Changes nothing, so a freeze that fails can simply run again.
+    pub(crate) fn changed_records(&self, coll: u32, field: u16) -> Result<(Vec<KvOp>, usize)> {
         let mut ops = Vec::new();
-        let dirty = self.graph.take_dirty();
+        let dirty = self.graph.dirty_chunks();
         let len = self.graph.len();
         if dirty.is_empty() && self.persisted == len {
-            return Ok(ops);
+            return Ok((ops, len));
         }
         for c in dirty {
             ops.push(KvOp::Put { key: record_key(coll, field, LINKS, c), value: self.graph.encode_links(c) });
@@ -250,10 +280,50 @@ impl FieldIndex {
             let ids: Vec<&str> = self.ids[start..(start + NODE_CHUNK).min(len)].iter().map(|s| &**s).collect();
             ops.push(KvOp::Put { key: record_key(coll, field, IDS, c), value: codec::encode(&ids)? });
         }
-        self.persisted = len;
         ops.push(KvOp::Put { key: record_prefix(coll, field, META), value: codec::encode(&self.graph.meta())? });
-        Ok(ops)
+        Ok((ops, len))
     }
+
+    /// Marks the records [`FieldIndex::changed_records`] returned (for
+    /// `len` nodes) as written; the graph must not have changed since.
+    pub(crate) fn persisted_as(&mut self, len: usize) {
+        self.graph.clear_dirty();
+        self.persisted = len;
+    }
+}
+
+/// Whether a field's graph was ever checkpointed (it has a meta record).
+pub(crate) fn has_records(view: &View<'_>, coll: u32, field: u16) -> Result<bool> {
+    Ok(view.get(&record_prefix(coll, field, META))?.is_some())
+}
+
+/// The ids of the replay record of a field (empty without one).
+pub(crate) fn replay_ids(view: &View<'_>, coll: u32, field: u16) -> Result<Vec<String>> {
+    match view.get(&record_prefix(coll, field, REPLAY))? {
+        Some(b) => codec::decode(&b, "vector index replay ids"),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The operation that sets a field's replay record to `ids` (deletes it
+/// when `ids` is empty and `exists`); `None` when nothing changes.
+pub(crate) fn replay_op(coll: u32, field: u16, ids: &[&str], exists: bool) -> Result<Option<KvOp>> {
+    let key = record_prefix(coll, field, REPLAY);
+    Ok(match (ids.is_empty(), exists) {
+        (true, false) => None,
+        (true, true) => Some(KvOp::Delete { key }),
+        (false, _) => Some(KvOp::Put { key, value: codec::encode(&ids)? }),
+    })
+}
+
+/// The ids of the documents of `coll` in the newest (active) layer.
+pub(crate) fn active_ids<'v>(view: &View<'v>, coll: u32) -> Result<Vec<&'v str>> {
+    let prefix = doc_prefix(coll);
+    let range = view.state.active.map.range::<_, [u8]>((Bound::Included(&prefix[..]), Bound::Unbounded));
+    range
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(k, _)| std::str::from_utf8(&k[prefix.len()..]).map_err(|_| Error::corrupt("document key is not UTF-8")))
+        .collect()
 }
 
 /// Reads the records of one kind, checking they are chunks `0..n` in order.
@@ -288,9 +358,9 @@ fn active_changes(view: &View<'_>, coll: u32) -> Result<BTreeMap<String, Option<
     Ok(out)
 }
 
-/// Loads a field's graph as of `view` (which must be the writer's newest
-/// state): its records plus the active layer, or, without records, every
-/// document.
+/// Loads a field's graph as of `view` (a state the writer had, not a
+/// published snapshot that may lag it): its records, the replay record's
+/// documents and the active layer, or, without records, every document.
 pub(crate) fn load(
     view: &View<'_>,
     coll: u32,
@@ -312,7 +382,7 @@ pub(crate) fn load(
             all.insert(id.to_string(), Some(doc));
             Ok(true)
         })?;
-        index.apply(&field.name, &all, map);
+        index.apply(&field.name, all.iter().map(|(id, d)| (id.as_str(), d.as_ref())), map);
         index.graph.shrink_to_fit();
         index.ids.shrink_to_fit();
         index.origin = Origin { loaded_nodes: 0, replayed_docs: all.len(), rebuilt: true };
@@ -354,10 +424,18 @@ pub(crate) fn load(
     }
     let len = graph.len();
     let repaired_at = graph.deleted_count();
-    let tail = active_changes(view, coll)?;
+    // The documents changed since the records: those the replay record
+    // names, as they are now, and the active layer.
+    let mut tail = active_changes(view, coll)?;
+    for id in replay_ids(view, coll, field.no)? {
+        if !tail.contains_key(&id) {
+            let doc = view.get(&doc_key(coll, &id))?.map(|b| codec::decode::<Document>(&b, "document")).transpose()?;
+            tail.insert(id, doc);
+        }
+    }
     let origin = Origin { loaded_nodes: len, replayed_docs: tail.len(), rebuilt: false };
     let mut index = FieldIndex { graph, ids, nodes, persisted: len, repaired_at, origin, changed_lsn: view.state.lsn };
-    index.apply(&field.name, &tail, map);
+    index.apply(&field.name, tail.iter().map(|(id, d)| (id.as_str(), d.as_ref())), map);
     Ok(index)
 }
 
@@ -390,154 +468,4 @@ pub(crate) fn check(view: &View<'_>, coll: u32, field: &VectorField, index: &Fie
         ));
     }
     Ok(problems)
-}
-
-/// A loaded field index, shared by searches and the commit path.
-pub(crate) type SharedIndex = Arc<RwLock<FieldIndex>>;
-
-/// The loaded vector indexes of a database.
-#[derive(Default)]
-pub(crate) struct VectorIndexes {
-    loaded: Mutex<HashMap<(u32, u16), SharedIndex>>,
-    parallel: RwLock<Option<SharedParallelMap>>,
-}
-
-fn lock_map<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Read access to a loaded index.
-pub(crate) fn read(index: &SharedIndex) -> RwLockReadGuard<'_, FieldIndex> {
-    index.read().unwrap_or_else(|e| e.into_inner())
-}
-
-impl VectorIndexes {
-    /// Sets the parallel map bulk inserts use.
-    pub fn set_parallel_map(&self, map: SharedParallelMap) {
-        *self.parallel.write().unwrap_or_else(|e| e.into_inner()) = Some(map);
-    }
-
-    fn parallel(&self) -> Option<SharedParallelMap> {
-        self.parallel.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The index of a field if it is loaded.
-    pub fn loaded(&self, coll: u32, field: u16) -> Option<SharedIndex> {
-        lock_map(&self.loaded).get(&(coll, field)).cloned()
-    }
-
-    /// The index of a field, loading it (under the writer lock) if needed.
-    pub fn index(&self, engine: &Engine, info: &CollectionInfo, field: &VectorField) -> Result<SharedIndex> {
-        if let Some(i) = self.loaded(info.id, field.no) {
-            return Ok(i);
-        }
-        let (_, index) = engine.commit(|view| {
-            // The collection may have gone since the caller looked.
-            if !view.state.catalog.collections.values().any(|c| c.id == info.id) {
-                return Err(Error::CollectionNotFound(format!("#{}", info.id)));
-            }
-            Ok((Vec::new(), self.load_locked(view, info.id, field)?))
-        })?;
-        Ok(index)
-    }
-
-    /// Loads and registers an index; the caller holds the writer lock.
-    fn load_locked(&self, view: &View<'_>, coll: u32, field: &VectorField) -> Result<SharedIndex> {
-        if let Some(i) = self.loaded(coll, field.no) {
-            return Ok(i);
-        }
-        let index = Arc::new(RwLock::new(load(view, coll, field, self.parallel().as_ref())?));
-        lock_map(&self.loaded).insert((coll, field.no), index.clone());
-        Ok(index)
-    }
-
-    /// Applies a logged commit's operations (committed at `lsn`) to the
-    /// loaded indexes; the caller holds the writer lock. An index that cannot follow (a
-    /// document that does not decode) is unloaded, to be reloaded from the
-    /// data on next use.
-    pub fn apply(&self, catalog: &Catalog, ops: &[KvOp], lsn: u64) {
-        let mut per_coll: BTreeMap<u32, BTreeMap<&[u8], Option<&[u8]>>> = BTreeMap::new();
-        for op in ops {
-            match op {
-                KvOp::Put { key, value } if key.first() == Some(&2) && key.len() >= 5 => {
-                    let coll = u32::from_be_bytes([key[1], key[2], key[3], key[4]]);
-                    per_coll.entry(coll).or_default().insert(&key[5..], Some(value));
-                }
-                KvOp::Delete { key } if key.first() == Some(&2) && key.len() >= 5 => {
-                    let coll = u32::from_be_bytes([key[1], key[2], key[3], key[4]]);
-                    per_coll.entry(coll).or_default().insert(&key[5..], None);
-                }
-                KvOp::Purge { prefix } if prefix.first() == Some(&2) && prefix.len() == 5 => {
-                    let coll = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]);
-                    lock_map(&self.loaded).retain(|(c, _), _| *c != coll);
-                    per_coll.remove(&coll);
-                }
-                _ => {}
-            }
-        }
-        for (coll, changes) in per_coll {
-            let Some(info) = catalog.collections.values().find(|c| c.id == coll) else { continue };
-            let fields: Vec<(VectorField, SharedIndex)> = vector_fields(&info.schema)
-                .into_iter()
-                .filter_map(|f| self.loaded(coll, f.no).map(|i| (f, i)))
-                .collect();
-            if fields.is_empty() {
-                continue;
-            }
-            let decoded: Result<BTreeMap<String, Option<Document>>> = changes
-                .into_iter()
-                .map(|(id, v)| {
-                    let id = String::from_utf8(id.to_vec()).map_err(|_| Error::corrupt("document id is not UTF-8"))?;
-                    Ok((id, v.map(|b| codec::decode::<Document>(b, "document")).transpose()?))
-                })
-                .collect();
-            let Ok(decoded) = decoded else {
-                lock_map(&self.loaded).retain(|(c, _), _| *c != coll);
-                continue;
-            };
-            let map = self.parallel();
-            for (f, index) in fields {
-                let mut g = index.write().unwrap_or_else(|e| e.into_inner());
-                g.apply(&f.name, &decoded, map.as_ref());
-                g.changed_lsn = lsn;
-            }
-        }
-    }
-
-    /// The freeze hook: records of every graph that changed, as of the
-    /// frozen state. Loads graphs whose collection changed while unloaded,
-    /// and repairs graphs with many new deletions first.
-    pub fn freeze(&self, view: &View<'_>) -> Result<Vec<KvOp>> {
-        let mut ops = Vec::new();
-        let catalog = view.state.catalog.clone();
-        for info in catalog.collections.values() {
-            let fields = vector_fields(&info.schema);
-            if fields.is_empty() {
-                continue;
-            }
-            let prefix = doc_prefix(info.id);
-            let touched = view
-                .state
-                .active
-                .map
-                .range::<_, [u8]>((Bound::Included(&prefix[..]), Bound::Unbounded))
-                .next()
-                .is_some_and(|(k, _)| k.starts_with(&prefix));
-            for f in fields {
-                let index = match self.loaded(info.id, f.no) {
-                    Some(i) => i,
-                    None if touched => self.load_locked(view, info.id, &f)?,
-                    None => continue,
-                };
-                let mut g = index.write().unwrap_or_else(|e| e.into_inner());
-                let deleted = g.graph.deleted_count();
-                if deleted - g.repaired_at.min(deleted) >= (g.graph.len() / 10).max(64) {
-                    g.graph.repair();
-                    g.repaired_at = deleted;
-                }
-                ops.extend(g.changed_records(info.id, f.no)?);
-            }
-        }
-        Ok(ops)
-    }
 }

@@ -68,30 +68,29 @@ pub(super) fn documents(snap: &DbSnapshot, report: &mut VerifyReport) -> Result<
 /// Every vector graph, as its records and the WAL tail rebuild it and (if
 /// loaded) as it is in memory, holds exactly the documents' vectors.
 pub(super) fn vector_indexes(db: &Db, report: &mut VerifyReport) -> Result<()> {
-    // Under the writer lock: the records, the active layer and the loaded
-    // graphs all describe the same, newest state.
-    let (_, problems) = db.engine.commit(|view| {
-        let mut problems = Vec::new();
-        for (name, info) in &view.state.catalog.collections {
-            for f in vector_fields(&info.schema) {
-                let what = format!("collection {name:?}: vector index of {:?}", f.name);
-                match vectors::load(view, info.id, &f, None) {
-                    Ok(stored) => match vectors::check(view, info.id, &f, &stored) {
-                        Ok(found) => problems.extend(found.into_iter().map(|p| format!("{what} (as stored): {p}"))),
-                        Err(e) => problems.push(format!("{what}: {e}")),
-                    },
-                    Err(e) => problems.push(format!("{what}: {e}")),
-                }
-                if let Some(live) = db.vectors.loaded(info.id, f.no) {
-                    match vectors::check(view, info.id, &f, &vectors::read(&live)) {
-                        Ok(found) => problems.extend(found.into_iter().map(|p| format!("{what} (in memory): {p}"))),
-                        Err(e) => problems.push(format!("{what}: {e}")),
+    // A state the writer had: the records, the replay records and the active
+    // layer all describe it. Loading and checking happen outside the lock.
+    let (snap, ()) = db.engine.at_writer_state(|_| Ok(()))?;
+    let view = snap.view();
+    for (name, info) in &view.state.catalog.collections {
+        for f in vector_fields(&info.schema) {
+            let what = format!("collection {name:?}: vector index of {:?}", f.name);
+            match vectors::load(&view, info.id, &f, None) {
+                Ok(stored) => match vectors::check(&view, info.id, &f, &stored) {
+                    Ok(found) => report.problems.extend(found.into_iter().map(|p| format!("{what} (as stored): {p}"))),
+                    Err(e) => report.problems.push(format!("{what}: {e}")),
+                },
+                Err(e) => report.problems.push(format!("{what}: {e}")),
+            }
+            if let Some(live) = db.vectors.loaded(info.id, f.no) {
+                match db.vectors.with_exact(&db.engine, &live, |v, g| vectors::check(v, info.id, &f, g)) {
+                    Ok(found) => {
+                        report.problems.extend(found.into_iter().flatten().map(|p| format!("{what} (in memory): {p}")))
                     }
+                    Err(e) => report.problems.push(format!("{what}: {e}")),
                 }
             }
         }
-        Ok((Vec::new(), problems))
-    })?;
-    report.problems.extend(problems);
+    }
     Ok(())
 }

@@ -74,8 +74,10 @@ pub type FreezeHook = Arc<dyn Fn(&View<'_>) -> Result<Vec<KvOp>> + Send + Sync>;
 /// Fault injection for tests: called with the name of each failure point
 /// the engine passes ("checkpoint.freeze", "checkpoint.wal",
 /// "checkpoint.build", "checkpoint.superblock", "checkpoint.swap",
-/// "commit.build", "commit.logged"); an `Err` (or a panic) fails the
-/// operation there. Set with [`Engine::set_failpoint`].
+/// "commit.build", "commit.logged", and the vector graphs' "vectors.load",
+/// "vectors.search", "vectors.repair"); an `Err` (or a panic) fails the
+/// operation there. A hook may also block, to hold an operation at that
+/// point while a test does something else. Set with [`Engine::set_failpoint`].
 #[doc(hidden)]
 pub type Failpoint = Arc<dyn Fn(&'static str) -> Result<()> + Send + Sync>;
 
@@ -281,7 +283,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 /// around code that runs while an engine lock is held, so that a bug there
 /// fails the operation instead of unwinding through (and poisoning) the
 /// lock. On wasm32, panics abort and this only runs `f`.
-fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) => Err(Error::Internal(format!("{what} panicked: {}", panic_message(&*p)))),
@@ -300,6 +302,18 @@ impl Engine {
                 Err(self.check_poison().unwrap_err())
             }
         }
+    }
+
+    /// Runs `f` on the writer's newest state under the writer lock, without
+    /// committing, and returns a snapshot of exactly that state (which may
+    /// hold commits not yet durable or published). For derived in-memory
+    /// state that must start from a point in the commit order: commits
+    /// after this call are the ones after the snapshot. `f` must be quick.
+    pub(crate) fn at_writer_state<T>(&self, f: impl FnOnce(&View<'_>) -> Result<T>) -> Result<(Snapshot, T)> {
+        self.check_poison()?;
+        let w = self.lock(&self.shared.writer, "writer")?;
+        let out = f(&View { state: &w.state, pages: &*self.shared.pages })?;
+        Ok((Snapshot { state: w.state.clone(), shared: self.shared.clone() }, out))
     }
 
     /// A snapshot of everything committed and durable so far.
@@ -355,7 +369,7 @@ impl Engine {
     }
 
     /// Passes the failure point `name`: the failpoint hook's verdict.
-    fn fail(&self, name: &'static str) -> Result<()> {
+    pub(crate) fn fail(&self, name: &'static str) -> Result<()> {
         let fp = self.shared.failpoint.read().unwrap_or_else(|e| e.into_inner()).clone();
         match fp {
             Some(f) => f(name),

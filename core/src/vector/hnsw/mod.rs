@@ -142,7 +142,7 @@ pub struct Hnsw {
     rng: u64,
     visited: Mutex<Vec<Visited>>,
     /// Chunks of [`NODE_CHUNK`] nodes whose links or deleted marks changed
-    /// since [`Hnsw::take_dirty`] last ran (one bit each).
+    /// since [`Hnsw::clear_dirty`] last ran (one bit each).
     dirty: Vec<u64>,
 }
 
@@ -239,10 +239,10 @@ impl Hnsw {
     }
 
     /// The chunks (of [`NODE_CHUNK`] nodes) whose links, deleted marks or
-    /// membership changed since the last call, ascending; clears the marks.
-    pub fn take_dirty(&mut self) -> Vec<u32> {
+    /// membership changed since the last [`Hnsw::clear_dirty`], ascending.
+    pub fn dirty_chunks(&self) -> Vec<u32> {
         let mut out = Vec::new();
-        for (w, bits) in std::mem::take(&mut self.dirty).into_iter().enumerate() {
+        for (w, &bits) in self.dirty.iter().enumerate() {
             let mut b = bits;
             while b != 0 {
                 out.push((w * 64) as u32 + b.trailing_zeros());
@@ -250,6 +250,11 @@ impl Hnsw {
             }
         }
         out
+    }
+
+    /// Forgets which chunks changed (once their records are written).
+    pub fn clear_dirty(&mut self) {
+        self.dirty.clear();
     }
 
     /// Heap bytes the graph holds (vectors, links and per-node arrays).

@@ -312,12 +312,14 @@ mod tests {
     #[test]
     fn dirty_chunks_cover_every_change() {
         let mut g = graph(200, Metric::L2);
-        assert_eq!(g.take_dirty(), (0..g.chunk_count()).collect::<Vec<_>>());
-        assert!(g.take_dirty().is_empty());
+        assert_eq!(g.dirty_chunks(), (0..g.chunk_count()).collect::<Vec<_>>());
+        assert_eq!(g.dirty_chunks(), (0..g.chunk_count()).collect::<Vec<_>>(), "reading the marks keeps them");
+        g.clear_dirty();
+        assert!(g.dirty_chunks().is_empty());
         let before: Vec<Vec<u8>> = (0..g.chunk_count()).map(|c| g.encode_links(c)).collect();
         g.insert(&[0.5, 0.5, 0.5]).unwrap();
         g.delete(3);
-        let dirty = g.take_dirty();
+        let dirty = g.dirty_chunks();
         for c in 0..g.chunk_count() {
             let changed = before.get(c as usize) != Some(&g.encode_links(c));
             assert!(!changed || dirty.contains(&c), "chunk {c} changed but is not dirty");
