@@ -115,7 +115,7 @@ pub fn maintain(db: &Db, wanted: &AtomicBool) -> Result<bool> {
     if !wanted.swap(false, Ordering::Relaxed) {
         return Ok(false);
     }
-    Ok(db.checkpoint()?)
+    db.checkpoint().map_err(|e| write_error(db, e))
 }
 
 /// An open database.
@@ -177,6 +177,21 @@ pub fn search_options(json: &Json) -> Result<SearchOptions> {
     Ok(o)
 }
 
+/// The error of a failed write on `db`. When the failure poisoned the
+/// database (core does so when storage fails under a commit or a
+/// checkpoint), the message says it must be reopened; later calls say so
+/// through core's own `Poisoned` error.
+pub fn write_error(db: &Db, e: axon_core::Error) -> WasmError {
+    if matches!(e, axon_core::Error::Poisoned(_)) {
+        return e.into();
+    }
+    // An empty batch commits nothing; it fails only on a poisoned handle.
+    match db.write(&WriteBatch::new()) {
+        Err(axon_core::Error::Poisoned(_)) => WasmError::Poisoned(e.to_string()),
+        _ => e.into(),
+    }
+}
+
 impl Database {
     fn db(&self) -> Result<&Db> {
         self.open.as_ref().map(|(db, _)| db).ok_or(WasmError::Closed("database"))
@@ -207,14 +222,16 @@ impl Database {
     #[wasm_bindgen(js_name = createCollection)]
     pub fn create_collection(&self, name: &str, schema: &str) -> std::result::Result<(), JsError> {
         let schema = Schema::from_json(&parse_json("schema", schema)?)?;
-        self.db()?.create_collection(name, schema)?;
+        let db = self.db()?;
+        db.create_collection(name, schema).map_err(|e| write_error(db, e))?;
         Ok(())
     }
 
     /// Drops a collection and its documents.
     #[wasm_bindgen(js_name = dropCollection)]
     pub fn drop_collection(&self, name: &str) -> std::result::Result<(), JsError> {
-        self.db()?.drop_collection(name)?;
+        let db = self.db()?;
+        db.drop_collection(name).map_err(|e| write_error(db, e))?;
         Ok(())
     }
 
@@ -238,7 +255,7 @@ impl Database {
             batch.upsert(collection, d);
         }
         if !batch.is_empty() {
-            db.write(&batch)?;
+            db.write(&batch).map_err(|e| write_error(db, e))?;
         }
         Ok(n)
     }
@@ -250,7 +267,8 @@ impl Database {
 
     /// Deletes document `id`; returns whether it existed.
     pub fn delete(&self, collection: &str, id: &str) -> std::result::Result<bool, JsError> {
-        Ok(self.db()?.delete(collection, id)?)
+        let db = self.db()?;
+        Ok(db.delete(collection, id).map_err(|e| write_error(db, e))?)
     }
 
     /// Documents in the collection.
@@ -309,7 +327,8 @@ impl Database {
 
     /// Runs a checkpoint now; returns whether there was anything to write.
     pub fn checkpoint(&self) -> std::result::Result<bool, JsError> {
-        Ok(self.db()?.checkpoint()?)
+        let db = self.db()?;
+        Ok(db.checkpoint().map_err(|e| write_error(db, e))?)
     }
 
     /// Runs a checkpoint if the WAL has outgrown `checkpointBytes`. The
