@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use axon_core::db::SearchOptions;
 use axon_core::engine::{Durability, EngineOptions};
+use axon_core::limits::{MAX_PAGE_SIZE, MIN_PAGE_SIZE};
 use axon_core::model::Metric;
 use axon_core::{Db, Document, Schema, WriteBatch};
 use serde_json::{json, Value as Json};
@@ -81,10 +82,13 @@ impl OpenOptions {
                 "checkpointBytes" => o.checkpoint_bytes = uint(k, v)?.max(1),
                 "pageSize" => {
                     let n = uint(k, v)?;
-                    if !n.is_power_of_two() || !(1024..=65536).contains(&n) {
-                        return Err(bad(format!("pageSize {n} must be a power of two from 1024 to 65536")));
+                    let size = usize::try_from(n).unwrap_or(usize::MAX);
+                    if !size.is_power_of_two() || !(MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&size) {
+                        return Err(bad(format!(
+                            "pageSize {n} must be a power of two from {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}"
+                        )));
                     }
-                    o.page_size = n as usize;
+                    o.page_size = size;
                 }
                 "cacheBytes" => o.cache_bytes = usize::try_from(uint(k, v)?).unwrap_or(usize::MAX),
                 _ => return Err(bad(format!("unknown option {k:?}"))),
@@ -182,10 +186,16 @@ pub fn search_options(json: &Json) -> Result<SearchOptions> {
 /// checkpoint), the message says it must be reopened; later calls say so
 /// through core's own `Poisoned` error.
 pub fn write_error(db: &Db, e: axon_core::Error) -> WasmError {
-    if matches!(e, axon_core::Error::Poisoned(_)) {
+    use axon_core::Error as E;
+    // Only a failure of storage (or a bug caught) can poison; bad input,
+    // an unknown collection and the like never do, and need no probe.
+    if !matches!(e, E::Storage(_) | E::Internal(_) | E::Corrupt(_) | E::CheckpointFailed(_)) {
         return e.into();
     }
     // An empty batch commits nothing; it fails only on a poisoned handle.
+    // (It would also return, once, a background checkpoint failure nobody
+    // saw, but the bindings run no checkpoint in the background: see
+    // `open_core`.)
     match db.write(&WriteBatch::new()) {
         Err(axon_core::Error::Poisoned(_)) => WasmError::Poisoned(e.to_string()),
         _ => e.into(),

@@ -7,23 +7,22 @@
 
 use std::sync::{Arc, Mutex};
 
+use axon_core::limits::{MAX_PAGE_SIZE, MIN_PAGE_SIZE};
 use axon_core::storage::{PageId, PageStore, StorageError, StorageResult};
 
 use super::cache::PageCache;
 use super::file::SyncFile;
 
-/// Smallest and largest page sizes (as natively).
-pub const PAGE_SIZES: std::ops::RangeInclusive<usize> = 1024..=65536;
-
 /// Checks that `page_size` is one a database can have: a power of two from
-/// 1 KiB to 64 KiB. Every division by the page size comes after this check.
+/// core's [`MIN_PAGE_SIZE`] to [`MAX_PAGE_SIZE`] (1 KiB to 64 KiB). Every
+/// division by the page size comes after this check.
 pub fn check_page_size(page_size: usize) -> StorageResult<()> {
-    if page_size.is_power_of_two() && PAGE_SIZES.contains(&page_size) {
+    if page_size.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&page_size) {
         return Ok(());
     }
     Err(StorageError::Io {
         op: "open",
-        message: format!("page size {page_size} is not a power of two from 1024 to 65536"),
+        message: format!("page size {page_size} is not a power of two from {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}"),
     })
 }
 

@@ -16,18 +16,10 @@ const TYPES = {
   ".css": "text/css",
 };
 
-// mounts: { "/pkg/": "/abs/dir", ... }; routes: { "/path": (searchParams) => text },
-// answered before any mount (a page reports to the test through them, and a
-// report is recorded before the page sees the answer). Resolves to { url, close }.
-export function serve(mounts, routes = {}) {
+// mounts: { "/pkg/": "/abs/dir", ... }. Resolves to { url, close }.
+export function serve(mounts) {
   const server = createServer((req, res) => {
-    const url = new URL(req.url, "http://x");
-    const path = decodeURIComponent(url.pathname);
-    if (Object.hasOwn(routes, path)) {
-      const body = String(routes[path](url.searchParams) ?? "");
-      res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end(body);
-      return;
-    }
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     const prefix = Object.keys(mounts)
       .sort((a, b) => b.length - a.length)
       .find((p) => path.startsWith(p));
