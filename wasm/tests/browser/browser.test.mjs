@@ -378,17 +378,19 @@ test("SIGKILL of the browser while puts run loses no acknowledged put", async (t
   let fired = new Set(); // the puts of the run in flight at the last kill
   let next = 0; // the next document number to put
   let beyondTotal = 0;
+  let killedMidRun = 0;
   const survivors = async (p, round) => {
     const ids = await within(p, 60000, () => window.killer.ids());
     const present = new Set(ids.map((id) => Number(/^d(\d+)$/.exec(id)?.[1] ?? NaN)));
     assert.equal(present.size, ids.length, `${round}: ids are d<n>, one each: ${ids.slice(0, 5)}`);
     for (const n of acked) assert.ok(present.has(n), `${round}: d${n} was acknowledged but is gone`);
     const beyond = [...present].filter((n) => !acked.has(n)).sort((x, y) => x - y);
-    for (const n of beyond) assert.ok(fired.has(n), `${round}: d${n} is there but was never put`);
+    for (const n of beyond) assert.ok(fired.has(n), `${round}: d${n} is there but was neither acknowledged nor issued`);
     const sorted = [...present].sort((x, y) => x - y);
     assert.deepEqual(sorted, Array.from({ length: present.size }, (_, i) => i), `${round}: documents are a gapless prefix d0..`);
     t.diagnostic(`${round}: ${present.size} documents, ${acked.size} acknowledged, ${beyond.length} of ${fired.size} unacknowledged puts survived`);
     beyondTotal += beyond.length;
+    if (fired.size > 0 && beyond.length < fired.size) killedMidRun++;
     return present.size;
   };
   for (let round = 0; round < 3; round++) {
@@ -403,11 +405,12 @@ test("SIGKILL of the browser while puts run loses no acknowledged put", async (t
       assert.equal(await within(p, 120000, (r) => window.killer.put(r[0], r[1]), [next, next + want]), want);
       for (let i = 0; i < next + want; i++) acked.add(i);
       next += want;
-      fired = new Set(Array.from({ length: 50 }, (_, i) => next + i));
-      await p.evaluate((r) => window.killer.fire(r[0], r[1]), [next, next + 50]);
-      // Kill at a different point of the fired run each round: in the first
-      // puts, in the middle, near the end.
-      await new Promise((r) => setTimeout(r, [5, 80, 250][round] + Math.floor(Math.random() * 40)));
+      // A put takes a few milliseconds: 300 of them outlast every delay below.
+      fired = new Set(Array.from({ length: 300 }, (_, i) => next + i));
+      await p.evaluate((r) => window.killer.fire(r[0], r[1]), [next, next + 300]);
+      // Kill at a different point of the fired run each round: in its first
+      // puts, a few dozen puts in, a hundred or so in.
+      await new Promise((r) => setTimeout(r, [2, 60, 250][round] + Math.floor(Math.random() * 20)));
     } finally {
       await b.kill();
     }
@@ -417,6 +420,8 @@ test("SIGKILL of the browser while puts run loses no acknowledged put", async (t
     const p = await page("/pages/killer.html", b);
     await survivors(p, "after the last kill");
     t.diagnostic(`${beyondTotal} unacknowledged puts survived a kill in all`);
+    // Every kill came while fired puts still ran: else no put was in flight.
+    assert.ok(killedMidRun === 3, `only ${killedMidRun} of 3 kills came before the fired run ended`);
     const r = await within(p, 60000, () => window.killer.check());
     assert.equal(r.hit, "d5", "the vector index answers after recovery");
     assert.deepEqual(r.verify.problems, []);
@@ -456,6 +461,9 @@ test("OPFS faults (quota exceeded, failed flush) report clearly and lose nothing
       assert.ok(r.counts.fired >= 1, `the fault fired: ${JSON.stringify(r.counts)}`);
       assert.match(r.first.error, f.says);
       assert.doesNotMatch(r.first.error, /crashed|panicked|RuntimeError|unreachable/);
+      // Reads go on (poisoned or not) and see exactly the acknowledged puts.
+      assert.ok(r.laterCount.ok, `count after the failure: ${r.laterCount.error}`);
+      assert.equal(r.laterCount.value, r.acked.length, "a read after the failure sees the acknowledged puts only");
       if (r.later.ok) {
         // Not poisoned: then the first error must not claim it is.
         assert.doesNotMatch(r.first.error, /unusable/);

@@ -67,6 +67,7 @@ async function faultStep({ name, rules, action }) {
   const laterCheckpoint = attempt(() => db.checkpoint());
   const counts = JSON.parse(__axonTestFaults("[]"));
   if (later.ok) acked.push("z0");
+  const laterCount = attempt(() => db.count("docs"));
   db.close();
   db.free();
 
@@ -81,7 +82,7 @@ async function faultStep({ name, rules, action }) {
   db.close();
   db.free();
   const final = await contents(name);
-  return { acked, failing, first, later, laterCheckpoint, counts, reopened, again, final };
+  return { acked, failing, first, later, laterCheckpoint, laterCount, counts, reopened, again, final };
 }
 
 self.onmessage = async (e) => {
