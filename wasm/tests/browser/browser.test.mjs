@@ -405,12 +405,13 @@ test("SIGKILL of the browser while puts run loses no acknowledged put", async (t
       assert.equal(await within(p, 120000, (r) => window.killer.put(r[0], r[1]), [next, next + want]), want);
       for (let i = 0; i < next + want; i++) acked.add(i);
       next += want;
-      // A put takes a few milliseconds: 300 of them outlast every delay below.
-      fired = new Set(Array.from({ length: 300 }, (_, i) => next + i));
-      await p.evaluate((r) => window.killer.fire(r[0], r[1]), [next, next + 300]);
+      // A put takes about a millisecond or more: 2,000 of them outlast every
+      // delay below (asserted after the last restart).
+      fired = new Set(Array.from({ length: 2000 }, (_, i) => next + i));
+      await p.evaluate((r) => window.killer.fire(r[0], r[1]), [next, next + 2000]);
       // Kill at a different point of the fired run each round: in its first
-      // puts, a few dozen puts in, a hundred or so in.
-      await new Promise((r) => setTimeout(r, [2, 60, 250][round] + Math.floor(Math.random() * 20)));
+      // puts, some dozens of puts in, a hundred or more in.
+      await new Promise((r) => setTimeout(r, [2, 40, 150][round] + Math.floor(Math.random() * 20)));
     } finally {
       await b.kill();
     }
