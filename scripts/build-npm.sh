@@ -7,9 +7,10 @@
 #   bash scripts/build-npm.sh [--no-embedder] [OUT_DIR]
 #
 # --no-embedder leaves out the ONNX embedder and the knowledge store (a much smaller
-# .wasm; openKnowledgeStore then rejects saying so). Needs the rust target wasm32-unknown-unknown
-# and the wasm-bindgen CLI of the version in Cargo.lock (scripts/test-wasm.sh installs
-# both). Prints the .wasm size, raw and gzipped.
+# .wasm; openKnowledgeStore then rejects saying so). Installs what is missing: the
+# rust target wasm32-unknown-unknown and the wasm-bindgen CLI of the version in
+# Cargo.lock (`cargo install`, a few minutes cold; scripts/wasm-common.sh). Prints the
+# .wasm size, raw and gzipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/wasm-common.sh
@@ -22,7 +23,7 @@ fi
 OUT=${1:-wasm/pkg}
 VERSION=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 
-wasm_require_bindgen
+wasm_install_tools
 wasm_cargo_build "$FEATURES"
 rm -rf "$OUT"
 wasm-bindgen --target web --out-dir "$OUT" "$WASM"

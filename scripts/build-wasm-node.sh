@@ -4,8 +4,8 @@
 #
 #   bash scripts/build-wasm-node.sh [OUT_DIR]
 #
-# It needs the rust target wasm32-unknown-unknown and the wasm-bindgen CLI of exactly
-# the version in Cargo.lock; scripts/test-wasm.sh installs both. The cargo build is
+# It installs what is missing: the rust target wasm32-unknown-unknown and the
+# wasm-bindgen CLI of exactly the version in Cargo.lock (scripts/wasm-common.sh). The cargo build is
 # the one scripts/build-npm.sh uses (scripts/wasm-common.sh), so building both
 # compiles once.
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 . scripts/wasm-common.sh
 
 OUT=${1:-${AXON_WASM_PKG:-wasm/pkg-node}}
-wasm_require_bindgen
+wasm_install_tools
 wasm_cargo_build
 rm -rf "$OUT"
 wasm-bindgen --target nodejs --out-dir "$OUT" "$WASM"

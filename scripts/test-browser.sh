@@ -35,4 +35,4 @@ echo "test-browser: npm install (playwright-core, vite) and vite build" >&2
 # The test profile (target/debug), as the Rust tests build it: nothing new to compile
 # after `cargo test`.
 cargo build -q --profile test -p axon --bin axon
-AXON_BIN=${AXON_BIN:-target/debug/axon} node --test --test-concurrency=1 wasm/tests/browser/browser.test.mjs
+AXON_BIN=${AXON_BIN:-${CARGO_TARGET_DIR:-target}/debug/axon} node --test --test-concurrency=1 wasm/tests/browser/browser.test.mjs

@@ -1,7 +1,8 @@
-# Shared by scripts/build-wasm-node.sh and scripts/build-npm.sh (sourced, not run).
+# Shared by the wasm build and test scripts (sourced, not run).
 #
-#   wasm_install_tools            adds the rust target and installs the pinned wasm-bindgen CLI
-#   wasm_require_bindgen          dies unless the wasm-bindgen CLI matches Cargo.lock
+#   wasm_install_tools            adds the rust target and installs the wasm-bindgen CLI of
+#                                 the version in Cargo.lock when it is missing or another
+#                                 version (every script that runs wasm-bindgen calls it)
 #   wasm_cargo_build [FEATURES]   builds axon-wasm for wasm32 and sets $WASM to the .wasm;
 #                                 FEATURES "none" builds without the embedder
 #
@@ -19,15 +20,6 @@ wasm_die() {
 # The wasm-bindgen version Cargo.lock holds: the CLI must match it exactly.
 wasm_bindgen_want() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
-}
-
-wasm_require_bindgen() {
-  local want have
-  want=$(wasm_bindgen_want)
-  [ -n "$want" ] || wasm_die "no wasm-bindgen in Cargo.lock"
-  have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
-  [ "$have" = "$want" ] ||
-    wasm_die "wasm-bindgen CLI ${have:-missing}, need $want: cargo install wasm-bindgen-cli --version $want --locked (or run scripts/test-wasm.sh)"
 }
 
 wasm_install_tools() {
@@ -48,6 +40,9 @@ wasm_install_tools() {
         echo "$(basename "$0" .sh): cargo install --locked failed; retrying without --locked" >&2
         cargo install wasm-bindgen-cli --version "$want"
       }
+    have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+    [ "$have" = "$want" ] ||
+      wasm_die "installed wasm-bindgen-cli $want, but \`wasm-bindgen\` on PATH is ${have:-missing} (is ~/.cargo/bin on PATH?)"
   fi
 }
 

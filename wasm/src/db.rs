@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use axon_core::db::SearchOptions;
 use axon_core::engine::{Durability, EngineOptions};
+use axon_core::limits::{MAX_PAGE_SIZE, MIN_PAGE_SIZE};
 use axon_core::model::Metric;
 use axon_core::{Db, Document, Schema, WriteBatch};
 use serde_json::{json, Value as Json};
@@ -81,10 +82,13 @@ impl OpenOptions {
                 "checkpointBytes" => o.checkpoint_bytes = uint(k, v)?.max(1),
                 "pageSize" => {
                     let n = uint(k, v)?;
-                    if !n.is_power_of_two() || !(1024..=65536).contains(&n) {
-                        return Err(bad(format!("pageSize {n} must be a power of two from 1024 to 65536")));
+                    let size = usize::try_from(n).unwrap_or(usize::MAX);
+                    if !size.is_power_of_two() || !(MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&size) {
+                        return Err(bad(format!(
+                            "pageSize {n} must be a power of two from {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}"
+                        )));
                     }
-                    o.page_size = n as usize;
+                    o.page_size = size;
                 }
                 "cacheBytes" => o.cache_bytes = usize::try_from(uint(k, v)?).unwrap_or(usize::MAX),
                 _ => return Err(bad(format!("unknown option {k:?}"))),
@@ -115,7 +119,7 @@ pub fn maintain(db: &Db, wanted: &AtomicBool) -> Result<bool> {
     if !wanted.swap(false, Ordering::Relaxed) {
         return Ok(false);
     }
-    Ok(db.checkpoint()?)
+    db.checkpoint().map_err(|e| write_error(db, e))
 }
 
 /// An open database.
@@ -177,6 +181,27 @@ pub fn search_options(json: &Json) -> Result<SearchOptions> {
     Ok(o)
 }
 
+/// The error of a failed write on `db`. When the failure poisoned the
+/// database (core does so when storage fails under a commit or a
+/// checkpoint), the message says it must be reopened; later calls say so
+/// through core's own `Poisoned` error.
+pub fn write_error(db: &Db, e: axon_core::Error) -> WasmError {
+    use axon_core::Error as E;
+    // Only a failure of storage (or a bug caught) can poison; bad input,
+    // an unknown collection and the like never do, and need no probe.
+    if !matches!(e, E::Storage(_) | E::Internal(_) | E::Corrupt(_) | E::CheckpointFailed(_)) {
+        return e.into();
+    }
+    // An empty batch commits nothing; it fails only on a poisoned handle.
+    // (It would also return, once, a background checkpoint failure nobody
+    // saw, but the bindings run no checkpoint in the background: see
+    // `open_core`.)
+    match db.write(&WriteBatch::new()) {
+        Err(axon_core::Error::Poisoned(_)) => WasmError::Poisoned(e.to_string()),
+        _ => e.into(),
+    }
+}
+
 impl Database {
     fn db(&self) -> Result<&Db> {
         self.open.as_ref().map(|(db, _)| db).ok_or(WasmError::Closed("database"))
@@ -207,14 +232,16 @@ impl Database {
     #[wasm_bindgen(js_name = createCollection)]
     pub fn create_collection(&self, name: &str, schema: &str) -> std::result::Result<(), JsError> {
         let schema = Schema::from_json(&parse_json("schema", schema)?)?;
-        self.db()?.create_collection(name, schema)?;
+        let db = self.db()?;
+        db.create_collection(name, schema).map_err(|e| write_error(db, e))?;
         Ok(())
     }
 
     /// Drops a collection and its documents.
     #[wasm_bindgen(js_name = dropCollection)]
     pub fn drop_collection(&self, name: &str) -> std::result::Result<(), JsError> {
-        self.db()?.drop_collection(name)?;
+        let db = self.db()?;
+        db.drop_collection(name).map_err(|e| write_error(db, e))?;
         Ok(())
     }
 
@@ -238,7 +265,7 @@ impl Database {
             batch.upsert(collection, d);
         }
         if !batch.is_empty() {
-            db.write(&batch)?;
+            db.write(&batch).map_err(|e| write_error(db, e))?;
         }
         Ok(n)
     }
@@ -250,7 +277,8 @@ impl Database {
 
     /// Deletes document `id`; returns whether it existed.
     pub fn delete(&self, collection: &str, id: &str) -> std::result::Result<bool, JsError> {
-        Ok(self.db()?.delete(collection, id)?)
+        let db = self.db()?;
+        Ok(db.delete(collection, id).map_err(|e| write_error(db, e))?)
     }
 
     /// Documents in the collection.
@@ -309,7 +337,8 @@ impl Database {
 
     /// Runs a checkpoint now; returns whether there was anything to write.
     pub fn checkpoint(&self) -> std::result::Result<bool, JsError> {
-        Ok(self.db()?.checkpoint()?)
+        let db = self.db()?;
+        Ok(db.checkpoint().map_err(|e| write_error(db, e))?)
     }
 
     /// Runs a checkpoint if the WAL has outgrown `checkpointBytes`. The

@@ -26,6 +26,12 @@ pub enum WasmError {
     /// A call on a database or store after `close()`.
     #[error("{0} is closed")]
     Closed(&'static str),
+    /// A write failed and the database poisoned itself: it refuses every
+    /// later call until it is closed and opened again.
+    #[error(
+        "{0}. The database is now unusable: close it and open it again (everything acknowledged before this error is kept)"
+    )]
+    Poisoned(String),
 }
 
 /// Result alias of the bindings.

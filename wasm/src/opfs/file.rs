@@ -10,6 +10,8 @@ use axon_core::storage::{StorageError, StorageResult};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
+use super::fault::{self, FileKind, Op};
+
 // JavaScript objects are neither Send nor Sync. Without the atomics target
 // feature a wasm32 module has exactly one thread, so no value can be reached
 // from two threads and the promises below hold.
@@ -20,6 +22,7 @@ compile_error!("axon-wasm assumes a single-threaded wasm32 build (no atomics)");
 pub struct SyncFile {
     handle: FileSystemSyncAccessHandle,
     path: String,
+    kind: FileKind,
 }
 
 // SAFETY: see the compile_error above: the module has one thread.
@@ -44,9 +47,11 @@ pub fn dom_name(e: &JsValue) -> Option<String> {
 }
 
 impl SyncFile {
-    /// Wraps an open handle; `path` names the file in errors.
+    /// Wraps an open handle; `path` names the file in errors, and its last
+    /// component says which database file it is (for [`fault`] rules).
     pub fn new(handle: FileSystemSyncAccessHandle, path: String) -> Self {
-        SyncFile { handle, path }
+        let kind = FileKind::of(path.rsplit('/').next().unwrap_or(""));
+        SyncFile { handle, path, kind }
     }
 
     /// The file's path inside OPFS, for messages.
@@ -54,8 +59,21 @@ impl SyncFile {
         &self.path
     }
 
+    /// The storage error for exception `e` thrown by `op`, saying what it
+    /// means: a quota error and a failed flush say so in plain words.
     fn err(&self, op: &'static str, e: JsValue) -> StorageError {
-        StorageError::Io { op, message: format!("{}: {}", self.path, js_message(&e)) }
+        let path = &self.path;
+        let js = js_message(&e);
+        let message = match dom_name(&e).as_deref() {
+            Some("QuotaExceededError") => format!(
+                "{path}: the browser's storage quota for this site is exceeded ({js}); free space by deleting data or databases"
+            ),
+            _ if op == "flush" => {
+                format!("{path}: flush() failed, so the writes before it may not be durable ({js})")
+            }
+            _ => format!("{path}: {js}"),
+        };
+        StorageError::Io { op, message }
     }
 
     /// The file's size in bytes.
@@ -87,6 +105,16 @@ impl SyncFile {
 
     /// Writes all of `data` at `offset`, extending the file if needed.
     pub fn write_all_at(&self, offset: u64, data: &[u8]) -> StorageResult<()> {
+        if let Some(f) = fault::check(self.kind, Op::Write) {
+            if f.partial {
+                self.write_raw(offset, &data[..data.len() / 2])?;
+            }
+            return Err(self.err("write", f.error));
+        }
+        self.write_raw(offset, data)
+    }
+
+    fn write_raw(&self, offset: u64, data: &[u8]) -> StorageResult<()> {
         let mut done = 0usize;
         while done < data.len() {
             let opts = FileSystemReadWriteOptions::new();
@@ -104,11 +132,17 @@ impl SyncFile {
 
     /// Sets the file's length; growth reads as zeros.
     pub fn set_len(&self, len: u64) -> StorageResult<()> {
+        if let Some(f) = fault::check(self.kind, Op::Truncate) {
+            return Err(self.err("truncate", f.error));
+        }
         self.handle.truncate_with_f64(len as f64).map_err(|e| self.err("truncate", e))
     }
 
     /// Makes every earlier write and truncate durable (`flush()`).
     pub fn flush(&self) -> StorageResult<()> {
+        if let Some(f) = fault::check(self.kind, Op::Flush) {
+            return Err(self.err("flush", f.error));
+        }
         self.handle.flush().map_err(|e| self.err("flush", e))
     }
 }

@@ -11,6 +11,7 @@
 //! another tab or worker fails with [`WasmError::Locked`].
 
 mod cache;
+mod fault;
 mod file;
 mod log;
 mod pages;
@@ -28,7 +29,7 @@ use web_sys::{
 
 pub use self::file::{dom_name, js_message, SyncFile};
 pub use self::log::OpfsLog;
-pub use self::pages::OpfsPageStore;
+pub use self::pages::{check_page_size, OpfsPageStore};
 use crate::error::{Result, WasmError};
 
 /// The OPFS directory that holds every database.
@@ -113,7 +114,9 @@ pub async fn open_file(dir: &FileSystemDirectoryHandle, db: &str, file: &str) ->
 
 /// Opens the storage of database `name`: its page file (with the page size
 /// its superblock records, or `page_size` when it is new) and both logs.
-/// The page cache holds up to `cache_bytes` of pages.
+/// The page cache holds up to `cache_bytes` of pages. A page size on disk
+/// that no database can have (0, not a power of two, outside 1 KiB to
+/// 64 KiB) is [`axon_core::Error::Corrupt`]: nothing divides by it.
 pub async fn open_storage(name: &str, page_size: usize, cache_bytes: usize) -> Result<Storage> {
     let dir = database_dir(name).await?;
     let data = Arc::new(open_file(&dir, name, DATA_FILE).await?);
@@ -121,10 +124,19 @@ pub async fn open_storage(name: &str, page_size: usize, cache_bytes: usize) -> R
         n if n >= SIZE as u64 => {
             let mut prefix = vec![0u8; SIZE];
             data.read_exact_at(0, &mut prefix).map_err(axon_core::Error::from)?;
-            peek_page_size(&prefix).unwrap_or(page_size)
+            match peek_page_size(&prefix) {
+                Some(ps) => {
+                    check_page_size(ps).map_err(|e| {
+                        axon_core::Error::Corrupt(format!("{}: the superblock's page size: {e}", data.path()))
+                    })?;
+                    ps
+                }
+                None => page_size,
+            }
         }
         _ => page_size,
     };
+    check_page_size(page_size).map_err(axon_core::Error::from)?;
     let log0 = Arc::new(open_file(&dir, name, LOG_FILES[0]).await?);
     let log1 = Arc::new(open_file(&dir, name, LOG_FILES[1]).await?);
     let pages = OpfsPageStore::open(data, page_size, cache_bytes / page_size).map_err(axon_core::Error::from)?;

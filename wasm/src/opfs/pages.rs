@@ -7,10 +7,24 @@
 
 use std::sync::{Arc, Mutex};
 
+use axon_core::limits::{MAX_PAGE_SIZE, MIN_PAGE_SIZE};
 use axon_core::storage::{PageId, PageStore, StorageError, StorageResult};
 
 use super::cache::PageCache;
 use super::file::SyncFile;
+
+/// Checks that `page_size` is one a database can have: a power of two from
+/// core's [`MIN_PAGE_SIZE`] to [`MAX_PAGE_SIZE`] (1 KiB to 64 KiB). Every
+/// division by the page size comes after this check.
+pub fn check_page_size(page_size: usize) -> StorageResult<()> {
+    if page_size.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Ok(());
+    }
+    Err(StorageError::Io {
+        op: "open",
+        message: format!("page size {page_size} is not a power of two from {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}"),
+    })
+}
 
 /// A page store on an OPFS file.
 pub struct OpfsPageStore {
@@ -27,8 +41,10 @@ struct State {
 impl OpfsPageStore {
     /// A store over `file` with pages of `page_size` bytes and a cache of
     /// `cache_pages` pages. A file whose size is not a whole number of
-    /// pages (a torn growth) counts only its whole pages.
+    /// pages (a torn growth) counts only its whole pages. A page size
+    /// [`check_page_size`] refuses is an error.
     pub fn open(file: Arc<SyncFile>, page_size: usize, cache_pages: usize) -> StorageResult<Self> {
+        check_page_size(page_size)?;
         let count = file.size()? / page_size as u64;
         Ok(OpfsPageStore { file, page_size, state: Mutex::new(State { count, cache: PageCache::new(cache_pages) }) })
     }
@@ -112,5 +128,21 @@ impl PageStore for OpfsPageStore {
 
     fn sync(&self) -> StorageResult<()> {
         self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_sizes_a_database_cannot_have_are_refused() {
+        for ok in [1024, 4096, 65536] {
+            check_page_size(ok).unwrap();
+        }
+        for bad in [0, 1, 512, 1000, 4097, 131072, usize::MAX] {
+            let e = check_page_size(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("page size {bad} is not a power of two")), "{bad}: {e}");
+        }
     }
 }

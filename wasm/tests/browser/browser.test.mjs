@@ -2,18 +2,21 @@
 // core's storage conformance suite on OPFS in a dedicated worker, end to end
 // through the package (unbundled with an import map, and bundled by Vite), SIGKILL
 // of the browser while puts run, two tabs, the knowledge store on the real MiniLM
-// model against the native embedder, bad input, and a database written by the
-// native CLI opened in the browser.
+// model against the native embedder, bad input, a database written by the
+// native CLI opened in the browser, and storage faults (quota exceeded, failed
+// flush) injected under the OPFS page store and log.
 //
 //   node --test wasm/tests/browser/browser.test.mjs
 //
 // scripts/test-browser.sh builds what this needs and runs it. Environment:
 //   AXON_NPM_PKG  the built package (default wasm/pkg)      AXON_BIN  the native axon CLI
 //   AXON_VITE_DIST the Vite build of wasm/tests/vite         AXON_MODELS the models directory
+//   AXON_BROWSER_SCREENSHOTS  a directory for screenshots of test pages (none when unset)
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -67,7 +70,16 @@ test("core's storage conformance suite passes on OPFS, in a dedicated worker", a
   await p.goto(`${server.url}/pages/conformance.html`);
   const r = await p.evaluate(() => window.conformance);
   assert.ok(r.ok, `conformance failed: ${r.error}`);
-  assert.ok(r.passed.length >= 6, JSON.stringify(r.passed));
+  // Every suite, by name: one that stops being run is a failure.
+  assert.deepEqual(r.passed, [
+    "page store, 4096-byte pages, cache of 0 pages",
+    "page store, 4096-byte pages, cache of 16 pages",
+    "page store, 16384-byte pages, cache of 1024 pages",
+    "page store, 1024-byte pages, cache of 7 pages",
+    "log file",
+    "a second handle on an open file is Locked",
+    "pages and log bytes survive closing and reopening the handles",
+  ]);
   await p.close();
 });
 
@@ -353,58 +365,151 @@ test("two tabs: the second tab's calls go through the first; it takes over when 
   await c.close();
 });
 
-test("SIGKILL of the browser while puts run loses no acknowledged put", async () => {
+// Each round starts the browser on the same profile, checks what survived the
+// last kill, puts a number of documents through page.evaluate and awaits them
+// (so the test knows exactly which puts were acknowledged), then fires a last
+// run of puts without awaiting any (issued, never acknowledged) and kills every
+// browser process with SIGKILL while they run. After each restart the
+// documents must be every acknowledged put, plus only puts of the last fired
+// run, as a gapless prefix d0.. (puts run one after another).
+test("SIGKILL of the browser while puts run loses no acknowledged put", async (t) => {
   const profile = join(scratch, "kill-profile");
-  let acked = -1;
+  const acked = new Set(); // every put the page acknowledged to the test
+  let fired = new Set(); // the puts of the run in flight at the last kill
+  let next = 0; // the next document number to put
+  let beyondTotal = 0;
+  let killedMidRun = 0;
+  const survivors = async (p, round) => {
+    const ids = await within(p, 60000, () => window.killer.ids());
+    const present = new Set(ids.map((id) => Number(/^d(\d+)$/.exec(id)?.[1] ?? NaN)));
+    assert.equal(present.size, ids.length, `${round}: ids are d<n>, one each: ${ids.slice(0, 5)}`);
+    for (const n of acked) assert.ok(present.has(n), `${round}: d${n} was acknowledged but is gone`);
+    const beyond = [...present].filter((n) => !acked.has(n)).sort((x, y) => x - y);
+    for (const n of beyond) assert.ok(fired.has(n), `${round}: d${n} is there but was neither acknowledged nor issued`);
+    const sorted = [...present].sort((x, y) => x - y);
+    assert.deepEqual(sorted, Array.from({ length: present.size }, (_, i) => i), `${round}: documents are a gapless prefix d0..`);
+    t.diagnostic(`${round}: ${present.size} documents, ${acked.size} acknowledged, ${beyond.length} of ${fired.size} unacknowledged puts survived`);
+    beyondTotal += beyond.length;
+    if (fired.size > 0 && beyond.length < fired.size) killedMidRun++;
+    return present.size;
+  };
   for (let round = 0; round < 3; round++) {
     const b = await launch(profile);
-    const p = await b.context.newPage();
-    const before = acked;
-    let start = null;
-    let roundAcks = 0;
-    p.on("console", (m) => {
-      const t = m.text();
-      let g;
-      if ((g = /^acked d(\d+)$/.exec(t))) {
-        acked = Math.max(acked, Number(g[1]));
-        roundAcks++;
-      } else if ((g = /^start (\d+)$/.exec(t))) start = Number(g[1]);
-      else if (m.type() === "error") console.error(`killer page: ${t}`);
-    });
-    await p.goto(`${server.url}/pages/killer.html`);
-    const want = 60 + round * 40;
-    const t0 = Date.now();
-    while (roundAcks < want && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(roundAcks >= want, `round ${round}: only ${roundAcks} puts acknowledged in 60 s`);
-    // The page resumes at count(): every put acknowledged before the last kill is there.
-    assert.ok(start !== null && start >= before + 1, `round ${round} resumed at ${start}, d${before} was acknowledged`);
-    await b.kill();
+    try {
+      const p = await page("/pages/killer.html", b);
+      p.on("console", (m) => m.type() === "error" && console.error(`killer page: ${m.text()}`));
+      const count = await survivors(p, `round ${round}`);
+      // Acknowledged now: they were recovered, and the puts below are acknowledged after them.
+      next = count;
+      const want = 60 + round * 40;
+      assert.equal(await within(p, 120000, (r) => window.killer.put(r[0], r[1]), [next, next + want]), want);
+      for (let i = 0; i < next + want; i++) acked.add(i);
+      next += want;
+      // A put takes about a millisecond or more: 2,000 of them outlast every
+      // delay below (asserted after the last restart).
+      fired = new Set(Array.from({ length: 2000 }, (_, i) => next + i));
+      await p.evaluate((r) => window.killer.fire(r[0], r[1]), [next, next + 2000]);
+      // Kill at a different point of the fired run each round: in its first
+      // puts, some dozens of puts in, a hundred or more in.
+      await new Promise((r) => setTimeout(r, [2, 40, 150][round] + Math.floor(Math.random() * 20)));
+    } finally {
+      await b.kill();
+    }
   }
   const b = await launch(profile);
   try {
-    const p = await page("/pages/index.html", b);
-    const r = await p.evaluate(async () => {
-      const db = await window.axondb.open("killed");
-      const c = db.collection("docs");
-      const count = await c.count();
-      const missing = [];
-      for (let i = 0; i < count; i++) if ((await c.get(`d${i}`)) === null) missing.push(i);
-      const hit = await c.search({ vector: Array.from({ length: 16 }, (_, j) => Math.sin(5 * 16 + j)), k: 1 });
-      const out = { count, missing, hit: hit[0]?.id, verify: await db.verify(), stats: await db.stats() };
-      await db.close();
-      return out;
-    });
-    assert.ok(r.count >= acked + 1, `${r.count} documents, but d${acked} was acknowledged`);
-    // No upper bound: the page's last "acked" console lines can die with the
-    // browser before they reach the test, so puts acknowledged in the page may
-    // be more than the test saw. The ids must still be a gapless prefix.
-    assert.deepEqual(r.missing, [], "documents are a gapless prefix d0..");
+    const p = await page("/pages/killer.html", b);
+    await survivors(p, "after the last kill");
+    t.diagnostic(`${beyondTotal} unacknowledged puts survived a kill in all`);
+    // Every kill came while fired puts still ran: else no put was in flight.
+    assert.ok(killedMidRun === 3, `only ${killedMidRun} of 3 kills came before the fired run ended`);
+    const r = await within(p, 60000, () => window.killer.check());
     assert.equal(r.hit, "d5", "the vector index answers after recovery");
     assert.deepEqual(r.verify.problems, []);
     assert.ok(r.stats.checkpointGeneration > 0, "checkpoints ran while puts went on");
   } finally {
     await b.close();
   }
+});
+
+// Storage faults on OPFS (test-only rules under the page store and log, armed
+// in a dedicated worker): QuotaExceededError on a WAL append (whole or torn),
+// on a checkpoint's growth and page writes, and flush() failing on a commit and
+// in a checkpoint. Each time: a clear error, nothing acknowledged lost after a
+// reopen and after a page reload, the failed batch all there or not at all,
+// verify clean, and the database working again once the fault is gone.
+const QUOTA = /the browser's storage quota for this site is exceeded \(QuotaExceededError: injected fault/;
+const FLUSH = /flush\(\) failed, so the writes before it may not be durable \(UnknownError: injected fault: flush failed\)/;
+const FAULTS = [
+  { name: "quota-wal-append", rules: [{ file: "log", op: "write" }], action: "put", says: QUOTA, failedAbsent: true },
+  { name: "quota-wal-append-torn", rules: [{ file: "log", op: "write", partial: true }], action: "put", says: QUOTA, failedAbsent: true },
+  { name: "quota-checkpoint-grow", rules: [{ file: "data", op: "truncate" }], action: "checkpoint", says: QUOTA },
+  { name: "quota-checkpoint-first-write", rules: [{ file: "data", op: "write" }], action: "checkpoint", says: QUOTA },
+  { name: "quota-checkpoint-second-write", rules: [{ file: "data", op: "write", after: 1 }], action: "checkpoint", says: QUOTA },
+  { name: "flush-commit", rules: [{ file: "log", op: "flush" }], action: "put", says: FLUSH },
+  { name: "flush-checkpoint-pages", rules: [{ file: "data", op: "flush" }], action: "checkpoint", says: FLUSH },
+  { name: "flush-checkpoint-log", rules: [{ file: "log", op: "flush" }], action: "checkpoint", says: FLUSH },
+];
+
+test("OPFS faults (quota exceeded, failed flush) report clearly and lose nothing acknowledged", async (t) => {
+  const p = await page("/pages/faults.html");
+  const finals = {};
+  for (const f of FAULTS) {
+    await t.test(f.name, async () => {
+      const r = await p.evaluate((f) => window.faults({ step: "fault", ...f }), { name: f.name, rules: f.rules, action: f.action });
+      t.diagnostic(`${f.name}: ${r.first.error}`);
+      assert.equal(r.first.ok, false, `the ${f.action} under the fault must fail`);
+      assert.ok(r.counts.fired >= 1, `the fault fired: ${JSON.stringify(r.counts)}`);
+      assert.match(r.first.error, f.says);
+      assert.doesNotMatch(r.first.error, /crashed|panicked|RuntimeError|unreachable/);
+      // Reads go on (poisoned or not) and see exactly the acknowledged puts.
+      assert.ok(r.laterCount.ok, `count after the failure: ${r.laterCount.error}`);
+      assert.equal(r.laterCount.value, r.acked.length, "a read after the failure sees the acknowledged puts only");
+      if (r.later.ok) {
+        // Not poisoned: then the first error must not claim it is.
+        assert.doesNotMatch(r.first.error, /unusable/);
+      } else {
+        // Poisoned: the first error says to reopen, and so does every later call, naming the cause.
+        assert.match(r.first.error, /The database is now unusable: close it and open it again/);
+        assert.match(r.later.error, /database handle is unusable after an earlier storage failure \(.+\); reopen the database/);
+        assert.match(r.later.error, f.says, "later calls name the first failure");
+        assert.equal(r.laterCheckpoint.ok, false);
+        assert.match(r.laterCheckpoint.error, /unusable/);
+      }
+      // After the reopen: every acknowledged put, the failed batch whole or absent.
+      assert.deepEqual(r.reopened.verify.problems, [], "verify after the reopen");
+      assert.ok(r.reopened.bodiesOk, "documents are intact");
+      const ids = new Set(r.reopened.ids);
+      for (const id of r.acked) assert.ok(ids.has(id), `${id} was acknowledged but is gone`);
+      assert.ok(!ids.has("a3"), "an acknowledged delete stays deleted");
+      const failedThere = r.failing.filter((id) => ids.has(id));
+      assert.ok(failedThere.length === 0 || failedThere.length === r.failing.length, `the failed batch is half there: ${failedThere}`);
+      if (f.failedAbsent) assert.deepEqual(failedThere, [], "an append refused by the quota wrote nothing that recovers");
+      if (!r.later.ok) assert.ok(!ids.has("z0"), "a poisoned database refused the later put");
+      const allowed = new Set([...r.acked, ...r.failing, "z0"]);
+      for (const id of ids) assert.ok(allowed.has(id), `${id} was never put`);
+      // Disarmed, it works again.
+      assert.ok(r.again.ok, `after the reopen: ${r.again.error}`);
+      assert.deepEqual(r.final.verify.problems, []);
+      assert.deepEqual(r.final.ids.sort(), [...r.reopened.ids, "b0", "b1"].sort());
+      finals[f.name] = r.final.ids.sort();
+    });
+  }
+  if (process.env.AXON_BROWSER_SCREENSHOTS) {
+    await p.screenshot({ path: join(process.env.AXON_BROWSER_SCREENSHOTS, "faults.png"), fullPage: true });
+  }
+  // After a page reload (a new worker, new handles) everything is still there.
+  await p.reload();
+  await p.waitForFunction(() => window.axondbReady === true);
+  for (const f of FAULTS) {
+    if (!finals[f.name]) continue;
+    const r = await p.evaluate((name) => window.faults({ step: "check", name }), f.name);
+    assert.deepEqual(r.ids.sort(), finals[f.name], `${f.name} after a reload`);
+    assert.deepEqual(r.verify.problems, [], `${f.name}: verify after a reload`);
+    assert.ok(r.bodiesOk);
+  }
+  assert.equal(Object.keys(finals).length, FAULTS.length, "every fault case passed");
+  await p.close();
 });
 
 function nativeVectors(texts) {
@@ -439,11 +544,11 @@ test("knowledge store in the browser on the real MiniLM model, vectors equal to 
       const removed = await kb.remove("hnsw.md");
       const sources = (await kb.sources()).map((s) => s.source).sort();
       await kb.close();
-      let wrongModel;
+      let wrongModel = "no error";
       try {
         await openKnowledgeStore("kb", { model: onnx.slice(0, 1000), tokenizer: new Uint8Array(tok) });
       } catch (e) {
-        wrongModel = e.message;
+        wrongModel = e instanceof Error ? e.message : `not an Error: ${e}`;
       }
       return { vectors, q1, q2, q3, removed, sources, progress, wrongModel };
     },
@@ -473,7 +578,13 @@ test("knowledge store in the browser on the real MiniLM model, vectors equal to 
   assert.equal(r.removed, true);
   assert.deepEqual(r.sources, ["cats.md", "wal.md"]);
   assert.ok(r.progress.length > 0 && r.progress.at(-1).chunksEmbedded === r.progress.at(-1).chunksTotal);
-  assert.ok(r.wrongModel, "a damaged model is an error");
+  // A damaged model (its first 1,000 bytes) is the embedder's own error,
+  // naming the file and the hash of the bytes it was given.
+  const damagedSha = createHash("sha256").update(readFileSync(join(models, MODEL, "model.onnx")).subarray(0, 1000)).digest("hex");
+  assert.equal(
+    r.wrongModel,
+    `model model.onnx is unusable: not a known model (model.onnx sha256 ${damagedSha}) and no model config was given`,
+  );
 
   // After a reload the store answers from OPFS.
   await p.reload();
