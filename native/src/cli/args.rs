@@ -95,10 +95,8 @@ pub enum Command {
     /// Check the integrity of pages, WAL and documents.
     #[command(after_help = EXIT_STATUS_HELP)]
     Verify,
-    /// Build a knowledge base from the bundled project docs and answer a few
-    /// questions (keyword retrieval; uses --db if given, else a temporary
-    /// directory).
-    /// Embed text: one text per stdin line, one JSON array (the vector) per stdout line.
+    /// Embed text with a sentence-embedding model: one text per stdin line,
+    /// one JSON array (the unit vector) per stdout line.
     #[command(after_help = EXIT_STATUS_HELP)]
     Embed {
         /// Model directory (default: $AXON_MODEL_DIR, else models/all-MiniLM-L6-v2).

@@ -89,6 +89,7 @@ pub fn stats(db: &Db, out: &mut impl Write) -> Result<(), CliError> {
         "free_pages": s.free_pages,
         "wal_bytes": s.wal_bytes,
         "page_size": s.page_size,
+        "last_checkpoint_error": s.last_checkpoint_error,
         "collections": counts,
     });
     writeln!(out, "{obj}").map_err(stdout_error)
