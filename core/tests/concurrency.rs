@@ -87,21 +87,22 @@ fn readers_see_consistent_stable_snapshots_under_writes_and_checkpoints() {
                 }
             }));
         }
+        let start_lsn = db.snapshot().lsn();
         let mut readers = Vec::new();
         for _ in 0..2 {
             let db = db.clone();
             let done = done.clone();
             readers.push(std::thread::spawn(move || {
-                let mut rounds = 0;
-                while !done.load(Ordering::Acquire) || rounds < 3 {
+                let mut lsns = Vec::new();
+                while !done.load(Ordering::Acquire) || lsns.len() < 3 {
                     let snap = db.snapshot();
                     let first = check_snapshot(&snap);
                     std::thread::yield_now();
                     let again = snap.scan("t", None, None).unwrap();
                     assert!(first == again, "a snapshot changed while it was held");
-                    rounds += 1;
+                    lsns.push(snap.lsn());
                 }
-                rounds
+                lsns
             }));
         }
         let checkpointer = {
@@ -122,9 +123,16 @@ fn readers_see_consistent_stable_snapshots_under_writes_and_checkpoints() {
             h.join().unwrap();
         }
         done.store(true, Ordering::Release);
-        let rounds: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
+        let seen: Vec<Vec<u64>> = readers.into_iter().map(|r| r.join().unwrap()).collect();
         checkpointer.join().unwrap();
-        assert!(rounds >= 6);
+        let end_lsn = db.snapshot().lsn();
+        for lsns in &seen {
+            assert!(lsns.windows(2).all(|w| w[0] <= w[1]), "a reader's snapshots went back in time: {lsns:?}");
+        }
+        // The readers ran while the writers did: some snapshot they checked
+        // was a state in the middle of the writes.
+        let during = seen.iter().flatten().filter(|&&l| l > start_lsn && l < end_lsn).count();
+        assert!(during > 0, "no reader saw a state between LSN {start_lsn} and {end_lsn}");
         check_snapshot(&db.snapshot());
         assert!(db.stats().unwrap().checkpoint_generation > 5, "checkpoints must have run");
         let r = db.verify().unwrap();

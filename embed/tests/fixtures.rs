@@ -138,11 +138,18 @@ fn truncated_or_garbage_onnx_bytes_never_panic() {
     cuts.extend((1..8).map(|i| onnx.len() * i / 8));
     cuts.push(onnx.len() - 1);
     for cut in cuts {
-        let result = OnnxEmbedder::from_bytes(&onnx[..cut], &tokenizer, config(), "cut");
-        assert!(result.is_err(), "a model cut at {cut} of {} bytes loaded", onnx.len());
+        match OnnxEmbedder::from_bytes(&onnx[..cut], &tokenizer, config(), "cut") {
+            Err(EmbedError::InvalidModel { path, .. }) => assert_eq!(path, "cut"),
+            Err(e) => panic!("a model cut at {cut} bytes: not an invalid-model error: {e}"),
+            Ok(_) => panic!("a model cut at {cut} of {} bytes loaded", onnx.len()),
+        }
     }
     let garbage: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-    assert!(OnnxEmbedder::from_bytes(&garbage, &tokenizer, config(), "garbage").is_err());
+    match OnnxEmbedder::from_bytes(&garbage, &tokenizer, config(), "garbage") {
+        Err(EmbedError::InvalidModel { path, .. }) => assert_eq!(path, "garbage"),
+        Err(e) => panic!("garbage bytes: not an invalid-model error: {e}"),
+        Ok(_) => panic!("garbage bytes loaded as a model"),
+    }
     // The right model with the wrong config name, and a custom name on damaged bytes of a known model.
     let wrong = Some(ModelConfig { name: "paraphrase-MiniLM-L3-v2".into(), max_tokens: 128 });
     let err = OnnxEmbedder::from_bytes(&onnx, &tokenizer, wrong, "x").unwrap_err();

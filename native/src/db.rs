@@ -159,6 +159,6 @@ fn checkpoint_loop(db: axon_core::Db, signal: Arc<(Mutex<Signal>, Condvar)>) {
         // `stats().last_checkpoint_error` and returns it once, as
         // `Error::CheckpointFailed`, from the next commit (a failure that
         // poisons the handle is reported by every later call).
-        let _ = db.engine().checkpoint_in_background();
+        let _ = db.checkpoint_in_background();
     }
 }

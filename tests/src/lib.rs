@@ -57,9 +57,35 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Fails the test if a process died by a signal (a crash such as SIGSEGV
+/// or SIGABRT leaves no panic message), naming the signal.
+pub fn assert_no_signal(status: &std::process::ExitStatus, stderr: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            let name = match sig {
+                4 => "SIGILL",
+                6 => "SIGABRT",
+                7 => "SIGBUS",
+                8 => "SIGFPE",
+                9 => "SIGKILL",
+                11 => "SIGSEGV",
+                15 => "SIGTERM",
+                _ => "a signal",
+            };
+            panic!("the CLI died by {name} ({sig}): {stderr}");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (status, stderr);
+}
+
 impl Run {
-    /// Wraps a finished process, failing the test if it panicked.
+    /// Wraps a finished process, failing the test if it panicked or died
+    /// by a signal.
     pub fn from_output(out: Output) -> Run {
+        assert_no_signal(&out.status, &String::from_utf8_lossy(&out.stderr));
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

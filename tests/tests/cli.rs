@@ -271,6 +271,10 @@ fn usage_errors_and_help() {
     let run = |args: &[&str]| Run::from_output(Command::new(axon_bin()).args(args).output().unwrap());
     let help = run(&["--help"]).ok();
     assert!(help.stdout.contains("Exit status"), "{}", help.stdout);
+    let embed = run(&["embed", "--help"]).ok();
+    let first = embed.stdout.lines().next().unwrap_or_default();
+    assert!(first.starts_with("Embed text"), "embed --help starts with {first:?}");
+    assert!(!embed.stdout.to_lowercase().contains("bundled"), "embed --help describes the demo: {}", embed.stdout);
     let db = db.to_str().unwrap();
     run(&["collection", "list"]).fails(1, &["--db"]);
     run(&["--db", db, "frobnicate"]).fails(1, &["frobnicate"]);
@@ -287,6 +291,7 @@ fn checkpoint_every_forces_many_checkpoints() {
     let out = axon_in(&db, &args, &jsonl(0..n)).ok();
     assert_eq!(out.lines().len(), n);
     let stats: Json = serde_json::from_str(axon(&db, &["stats"]).ok().stdout.trim()).unwrap();
+    assert_eq!(stats["last_checkpoint_error"], Json::Null, "no checkpoint failed");
     for key in ["lsn", "checkpoint_generation", "checkpoint_lsn", "pages", "free_pages", "wal_bytes", "page_size"] {
         assert!(stats[key].is_u64(), "stats lack {key}: {stats}");
     }

@@ -32,6 +32,7 @@ fn doc_line(n: u64) -> String {
 fn axon(db: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(axon_bin()).arg("--db").arg(db).args(args).stdin(Stdio::null()).output().expect("run axon");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    axon_tests::assert_no_signal(&out.status, &stderr);
     assert!(!stderr.contains("panicked") && !stderr.contains("internal error"), "{stderr}");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
 }
@@ -106,8 +107,11 @@ fn kill_round(db: &Path, put_args: &[&str], first: u64, delay: Duration) -> Vec<
     let acked = reader.join().expect("reader thread");
     let errors = errors.join().expect("stderr thread");
     assert!(!errors.contains("panicked") && !errors.contains("internal error"), "{errors}");
-    // It ran until killed: it never fails on its own.
-    assert!(!status.success(), "put ended before the kill: {errors}");
+    // It ran until killed, by our SIGKILL and not by a crash of its own.
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9), "put did not die by the SIGKILL: {status:?} {errors}");
+    }
     assert!(errors.is_empty(), "put failed before the kill: {errors}");
     acked
 }
