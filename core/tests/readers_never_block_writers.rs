@@ -77,7 +77,7 @@ fn doc(i: usize) -> Document {
     let x = i as f32;
     Document::new(format!("d{i:05}"))
         .with("v", Value::Vector(vec![x, (x * 0.37).sin(), (x * 0.11).cos(), 1.0]))
-        .with("tag", Value::String(if i % 7 == 0 { "rare".into() } else { "common".into() }))
+        .with("tag", Value::String(if i.is_multiple_of(7) { "rare".into() } else { "common".into() }))
 }
 
 fn open(disk: &SimDisk) -> Db {

@@ -57,7 +57,7 @@ fn run(panic: bool) {
             Err(e) => panic!("commit {i}: {e}"),
         }
         i += 1;
-        if i % 20 == 0 {
+        if i.is_multiple_of(20) {
             std::thread::sleep(Duration::from_millis(5));
         }
     }

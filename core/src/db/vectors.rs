@@ -428,9 +428,9 @@ pub(crate) fn load(
     // names, as they are now, and the active layer.
     let mut tail = active_changes(view, coll)?;
     for id in replay_ids(view, coll, field.no)? {
-        if !tail.contains_key(&id) {
-            let doc = view.get(&doc_key(coll, &id))?.map(|b| codec::decode::<Document>(&b, "document")).transpose()?;
-            tail.insert(id, doc);
+        if let std::collections::btree_map::Entry::Vacant(e) = tail.entry(id) {
+            let key = doc_key(coll, e.key());
+            e.insert(view.get(&key)?.map(|b| codec::decode::<Document>(&b, "document")).transpose()?);
         }
     }
     let origin = Origin { loaded_nodes: len, replayed_docs: tail.len(), rebuilt: false };
