@@ -332,14 +332,17 @@ fn ids_only_search_agrees_with_document_search() {
 
 #[test]
 fn concurrent_writers_never_make_a_search_return_a_stale_vector() {
-    // Batch durability: the graph changes under the writer lock, the new
-    // state is published only after the group sync, so searches keep
-    // meeting a graph ahead of their snapshot.
+    // Batch durability: a search applies every queued commit to the graph
+    // before it reads, queued ones not yet published by the group sync
+    // too, so searches keep meeting a graph ahead of their snapshot.
     let o = EngineOptions { durability: Durability::Batch, checkpoint_bytes: u64::MAX, ..Default::default() };
     let db = Db::open(SimDisk::new(4096).storage(), o).unwrap();
     db.create_collection("c", schema("l2")).unwrap();
     let mut rng = Rng::new(9);
     insert(&db, "c", 0..400, &mut rng);
+    // Load the graph first: the writers do not wait for a load, and would
+    // be done before it.
+    db.search("c", &vector(&mut rng), K, &SearchOptions::default()).unwrap();
     let running = std::sync::atomic::AtomicUsize::new(2);
     let searches = std::thread::scope(|s| {
         for w in 0..2u64 {
