@@ -344,12 +344,26 @@ fn concurrent_writers_never_make_a_search_return_a_stale_vector() {
     // be done before it.
     db.search("c", &vector(&mut rng), K, &SearchOptions::default()).unwrap();
     let running = std::sync::atomic::AtomicUsize::new(2);
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let searches = std::thread::scope(|s| {
         for w in 0..2u64 {
-            let (db, running) = (db.clone(), &running);
+            let (db, running, done) = (db.clone(), &running, &done);
             s.spawn(move || {
                 let mut rng = Rng::new(100 + w);
-                for _ in 0..400 {
+                for n in 0..400 {
+                    // Commits no longer wait for searches, so on a busy
+                    // machine the writers could finish before the searcher
+                    // runs: every 10 commits, give it up to a second to
+                    // finish one more search.
+                    if n % 10 == 0 {
+                        let seen = done.load(std::sync::atomic::Ordering::Acquire);
+                        let t = std::time::Instant::now();
+                        while done.load(std::sync::atomic::Ordering::Acquire) == seen
+                            && t.elapsed() < std::time::Duration::from_secs(1)
+                        {
+                            std::thread::yield_now();
+                        }
+                    }
                     let id = rng.below(400) as usize;
                     if rng.below(4) == 0 {
                         db.delete("c", &id.to_string()).unwrap();
@@ -372,6 +386,7 @@ fn concurrent_writers_never_make_a_search_return_a_stale_vector() {
                 assert!((d - h.distance).abs() <= 1e-3 * d.max(1.0), "stale hit {}: {d} vs {}", h.doc.id, h.distance);
             }
             i += 1;
+            done.store(i, std::sync::atomic::Ordering::Release);
         }
         i
     });
