@@ -31,7 +31,8 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::vectors::{
-    active_ids, has_records, load, replay_ids, replay_op, vector_fields, FieldIndex, SharedParallelMap, VectorField,
+    active_ids, has_records, has_replay, load, replay_ids, replay_op, vector_fields, FieldIndex, SharedParallelMap,
+    VectorField,
 };
 use crate::catalog::{Catalog, CollectionInfo};
 use crate::engine::{guarded, Engine, KvOp, Snapshot, View};
@@ -344,7 +345,7 @@ impl VectorIndexes {
                         let queued: BTreeSet<String> =
                             lock(&slot.pending).iter().flat_map(|(_, c)| c.keys().cloned()).collect();
                         let ids: Vec<&str> = queued.iter().map(|s| s.as_str()).collect();
-                        let exists = !replay_ids(view, *coll, f.no)?.is_empty();
+                        let exists = has_replay(view, *coll, f.no)?;
                         ops.extend(records);
                         ops.extend(replay_op(*coll, f.no, &ids, exists)?);
                     }

@@ -297,6 +297,11 @@ pub(crate) fn has_records(view: &View<'_>, coll: u32, field: u16) -> Result<bool
     Ok(view.get(&record_prefix(coll, field, META))?.is_some())
 }
 
+/// Whether a field has a replay record.
+pub(crate) fn has_replay(view: &View<'_>, coll: u32, field: u16) -> Result<bool> {
+    Ok(view.get(&record_prefix(coll, field, REPLAY))?.is_some())
+}
+
 /// The ids of the replay record of a field (empty without one).
 pub(crate) fn replay_ids(view: &View<'_>, coll: u32, field: u16) -> Result<Vec<String>> {
     match view.get(&record_prefix(coll, field, REPLAY))? {
