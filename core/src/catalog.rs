@@ -1,22 +1,11 @@
-//! The catalog (collections and their schemas) and the key layout.
-//!
-//! Every record lives in one ordered key space:
-//! ```text
-//! 0x00 "catalog"              -> the encoded Catalog
-//! 0x01 collection id (u32 BE) -> document count (u64 LE)
-//! 0x02 collection id (u32 BE) document id (UTF-8) -> the encoded Document
-//! ```
-//! Collection ids are never reused, so a dropped collection's keys can be
-//! purged lazily without ever being confused with a new one's.
+//! The catalog: collections and their schemas, in the record at
+//! [`CATALOG_KEY`]. The whole key layout is in `keys.rs`.
 
 use std::collections::BTreeMap;
 
 use crate::codec;
 use crate::model::Schema;
 use crate::{limits, Error, Result};
-
-/// Key of the catalog record.
-pub const CATALOG_KEY: &[u8] = b"\x00catalog";
 
 /// Collections by name.
 #[derive(Debug, Clone, Default, PartialEq, bincode::Encode, bincode::Decode)]
@@ -55,36 +44,4 @@ impl Catalog {
     }
 }
 
-/// Key of a collection's document count.
-pub fn count_key(coll: u32) -> [u8; 5] {
-    let mut k = [1u8; 5];
-    k[1..].copy_from_slice(&coll.to_be_bytes());
-    k
-}
-
-/// Prefix of all of a collection's document keys.
-pub fn doc_prefix(coll: u32) -> [u8; 5] {
-    let mut k = [2u8; 5];
-    k[1..].copy_from_slice(&coll.to_be_bytes());
-    k
-}
-
-/// Key of one document.
-pub fn doc_key(coll: u32, id: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(5 + id.len());
-    k.extend_from_slice(&doc_prefix(coll));
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-/// The end (exclusive) of a prefix range.
-pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xFF {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
+pub use crate::keys::{count_key, doc_key, doc_prefix, prefix_end, CATALOG_KEY};

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod freelist;
+pub mod keys;
 pub mod kb;
 pub mod limits;
 pub mod model;

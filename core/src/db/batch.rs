@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value as Json;
 
 use super::index;
-use crate::catalog::{count_key, doc_key, doc_prefix, Catalog, CollectionInfo, CATALOG_KEY};
+use crate::catalog::{count_key, doc_key, Catalog, CollectionInfo, CATALOG_KEY};
 use crate::engine::{KvOp, View};
 use crate::model::{validate, Document, Schema};
 use crate::{codec, limits, Error, Result};
@@ -216,9 +216,9 @@ pub(crate) fn resolve(
                 let Some(info) = cat.collections.remove(name) else {
                     return Err(Error::CollectionNotFound(name.clone()));
                 };
-                ops.push(KvOp::Purge { prefix: doc_prefix(info.id).to_vec() });
-                ops.push(KvOp::Purge { prefix: index::collection_prefix(info.id).to_vec() });
-                ops.push(KvOp::Purge { prefix: super::vectors::collection_prefix(info.id).to_vec() });
+                for prefix in crate::keys::collection_prefixes(info.id) {
+                    ops.push(KvOp::Purge { prefix: prefix.to_vec() });
+                }
                 ops.push(KvOp::Delete { key: count_key(info.id).to_vec() });
                 deltas.remove(&info.id);
                 existed.push(true);

@@ -27,27 +27,22 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use crate::catalog::prefix_end;
+use crate::keys::{self, prefix_end};
 use crate::engine::View;
 use crate::filter::{CmpOp, Filter, Scalar};
 use crate::limits::INDEX_PREFIX_BYTES;
 use crate::model::{Document, FieldType, Schema, Value};
 use crate::Result;
 
-/// Tag byte of index keys.
-pub const INDEX_TAG: u8 = 3;
+pub use crate::keys::INDEX_TAG;
 
 /// Prefix of all index entries of a collection.
 pub fn collection_prefix(coll: u32) -> [u8; 5] {
-    let mut k = [INDEX_TAG; 5];
-    k[1..].copy_from_slice(&coll.to_be_bytes());
-    k
+    keys::tagged(INDEX_TAG, coll)
 }
 
 fn field_prefix(coll: u32, field_no: u16) -> Vec<u8> {
-    let mut k = collection_prefix(coll).to_vec();
-    k.extend_from_slice(&field_no.to_be_bytes());
-    k
+    keys::field_prefix(INDEX_TAG, coll, field_no)
 }
 
 /// The indexed fields of a schema: `(field number, name, type)`.

@@ -22,15 +22,7 @@
 //! the records and the replay is harmless. A field with no meta record was
 //! never checkpointed, and its graph is built from all its documents.
 //!
-//! Key layout (`field` is the field's position in the schema, as for
-//! secondary indexes):
-//! ```text
-//! 0x04 | collection u32 BE | field u16 BE | 0x00                   -> GraphMeta
-//! 0x04 | collection u32 BE | field u16 BE | 0x01 | chunk u32 BE    -> links record
-//! 0x04 | collection u32 BE | field u16 BE | 0x02 | chunk u32 BE    -> vectors record
-//! 0x04 | collection u32 BE | field u16 BE | 0x03 | chunk u32 BE    -> document ids (Vec<String>)
-//! 0x04 | collection u32 BE | field u16 BE | 0x04                   -> replay: document ids (Vec<String>)
-//! ```
+//! Key layout: see `keys.rs` (tag 0x04).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -42,13 +34,8 @@ use crate::model::{Document, FieldType, Schema, Value};
 use crate::vector::hnsw::{GraphMeta, Hnsw, HnswParams, LinkPlan, ParallelMap, NODE_CHUNK};
 use crate::{codec, Error, Result};
 
-/// Tag byte of vector-index records.
-pub const GRAPH_TAG: u8 = 4;
-const META: u8 = 0;
-const LINKS: u8 = 1;
-const VECTORS: u8 = 2;
-const IDS: u8 = 3;
-const REPLAY: u8 = 4;
+pub use crate::keys::GRAPH_TAG;
+use crate::keys::graph::{IDS, LINKS, META, REPLAY, VECTORS};
 
 /// A parallel map a platform supplies for bulk graph inserts (see
 /// [`crate::vector::hnsw::ParallelMap`]).
@@ -56,16 +43,11 @@ pub type SharedParallelMap = Arc<dyn Fn(usize, &(dyn Fn(usize) -> LinkPlan + Syn
 
 /// Prefix of every vector-index record of a collection.
 pub fn collection_prefix(coll: u32) -> [u8; 5] {
-    let mut k = [GRAPH_TAG; 5];
-    k[1..].copy_from_slice(&coll.to_be_bytes());
-    k
+    crate::keys::tagged(GRAPH_TAG, coll)
 }
 
 pub(crate) fn record_prefix(coll: u32, field: u16, kind: u8) -> Vec<u8> {
-    let mut k = collection_prefix(coll).to_vec();
-    k.extend_from_slice(&field.to_be_bytes());
-    k.push(kind);
-    k
+    crate::keys::field_kind(GRAPH_TAG, coll, field, kind)
 }
 
 fn record_key(coll: u32, field: u16, kind: u8, chunk: u32) -> Vec<u8> {
