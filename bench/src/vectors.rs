@@ -189,7 +189,7 @@ pub fn run(ctx: &Ctx) {
     let t = Instant::now();
     let o = SearchOptions { ef: Some(64), ..Default::default() };
     for q in &qs {
-        db.search("c", q, K, &o).expect("search");
+        db.search_vector("c", q, K, &o).expect("search");
     }
     let docs_qps = nq as f64 / t.elapsed().as_secs_f64();
     println!("vectors: ef 64 returning documents: {docs_qps:.0} QPS (the rows above return ids only)");
@@ -241,12 +241,12 @@ pub fn run(ctx: &Ctx) {
     let db = axon::Db::open_with(&dir, opts).expect("reopen");
     let open_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let first = db.search("c", qs[0], K, &SearchOptions::default()).expect("first search");
+    let first = db.search_vector("c", qs[0], K, &SearchOptions::default()).expect("first search");
     let first_s = t.elapsed().as_secs_f64();
     let st = db.vector_index_stats("c", None).expect("stats");
     assert!(!st.rebuilt && st.loaded_nodes == n && !first.is_empty());
     let t = Instant::now();
-    db.search("c", qs[1 % nq], K, &SearchOptions::default()).expect("second search");
+    db.search_vector("c", qs[1 % nq], K, &SearchOptions::default()).expect("second search");
     let second_s = t.elapsed().as_secs_f64();
     println!(
         "vectors: reopen: open {:.1} ms; first search {:.0} ms (loads {} nodes from pages); second search {:.2} ms",

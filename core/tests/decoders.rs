@@ -763,7 +763,7 @@ fn fuzz_whole_database_damage() {
         ];
         let _ = db.scan("c", Some(&filters[u.choose_index(filters.len())?]), None);
         let _ = db.scan("c", None, None);
-        let _ = db.search("c", &[1.0, 1.0, 1.0, 1.0], 5, &Default::default());
+        let _ = db.search_vector("c", &[1.0, 1.0, 1.0, 1.0], 5, &Default::default());
         let _ = db.verify();
         let _ = db.upsert("c", Document::new("new").with("n", Value::Int(1)));
         let _ = db.checkpoint();

@@ -492,12 +492,12 @@ fn check_all(db: &Db, model: &Model, log: &[String]) {
         let with_v: BTreeSet<&String> =
             docs.values().filter(|d| matches!(d.get("v"), Some(Value::Vector(_)))).map(|d| &d.id).collect();
         let exact = SearchOptions { exact: true, ..Default::default() };
-        let hits = db.search(name, &[0.5, 0.5, 0.5, 0.5], 1000, &exact).unwrap();
+        let hits = db.search_vector(name, &[0.5, 0.5, 0.5, 0.5], 1000, &exact).unwrap();
         let hit_ids: BTreeSet<&String> = hits.iter().map(|h| &h.doc.id).collect();
         assert_eq!(hit_ids, with_v, "{name}: exact search\n{}", ctx());
-        let graph = db.search(name, &[0.5, 0.5, 0.5, 0.5], 5, &SearchOptions::default()).unwrap();
+        let graph = db.search_vector(name, &[0.5, 0.5, 0.5, 0.5], 5, &SearchOptions::default()).unwrap();
         assert!(graph.len() <= 5.min(with_v.len()) && graph.iter().all(|h| with_v.contains(&h.doc.id)), "{}", ctx());
-        assert!(db.search(name, &[0.5; 3], 5, &SearchOptions::default()).is_err(), "a wrong query dimension");
+        assert!(db.search_vector(name, &[0.5; 3], 5, &SearchOptions::default()).is_err(), "a wrong query dimension");
     }
     let report = db.verify().unwrap_or_else(|e| panic!("verify: {e}\n{}", ctx()));
     assert!(report.problems.is_empty(), "verify found {:?}\n{}", report.problems, ctx());

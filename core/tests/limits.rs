@@ -126,7 +126,7 @@ fn long_indexed_strings_filter_exactly() {
             assert_eq!(got.iter().collect::<Vec<_>>(), want, "filter {fj}");
             indexed += db.snapshot().explain("c", Some(&fj)).unwrap().is_some() as usize;
             let opts = axon_core::db::SearchOptions { filter: Some(fj.clone()), ..Default::default() };
-            let hits = db.search("c", &[50.0, 5.0], 1000, &opts).unwrap();
+            let hits = db.search_vector("c", &[50.0, 5.0], 1000, &opts).unwrap();
             let mut hit_ids: Vec<&str> = hits.iter().map(|h| h.doc.id.as_str()).collect();
             hit_ids.sort_unstable();
             assert_eq!(hit_ids, want.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), "search with {fj}");

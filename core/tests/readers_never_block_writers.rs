@@ -112,7 +112,7 @@ fn check_all_found(db: &Db, n: usize) {
         assert_eq!(ids[0].0, d.id, "search for document {i}");
     }
     let opts = SearchOptions { filter: Some(json!({"tag": "rare"})), ..Default::default() };
-    let hits = db.search("c", &[0.0, 0.0, 1.0, 1.0], 5, &opts).unwrap();
+    let hits = db.search_vector("c", &[0.0, 0.0, 1.0, 1.0], 5, &opts).unwrap();
     assert_eq!(hits.len(), 5);
     assert!(hits.iter().all(|h| h.doc.get("tag") == Some(&Value::String("rare".into()))));
     let report = db.verify().unwrap();
@@ -131,7 +131,7 @@ fn commits_and_checkpoints_finish_while_a_search_holds_the_graph() {
     let reader = {
         let db = db.clone();
         let opts = SearchOptions { filter: Some(json!({"tag": "rare"})), ..Default::default() };
-        thread::spawn(move || db.search("c", &[1.0, 0.0, 0.0, 1.0], 10, &opts).unwrap())
+        thread::spawn(move || db.search_vector("c", &[1.0, 0.0, 0.0, 1.0], 10, &opts).unwrap())
     };
     gate.wait_held();
     let w = db.clone();

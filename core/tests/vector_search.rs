@@ -66,8 +66,8 @@ fn recall(db: &Db, coll: &str, queries: &[Vec<f32>], filter: Option<serde_json::
     for q in queries {
         let approx = SearchOptions { filter: filter.clone(), ef: Some(ef), ..Default::default() };
         let exact = SearchOptions { exact: true, ..approx.clone() };
-        let got = db.search(coll, q, K, &approx).unwrap();
-        let truth = db.search(coll, q, K, &exact).unwrap();
+        let got = db.search_vector(coll, q, K, &approx).unwrap();
+        let truth = db.search_vector(coll, q, K, &exact).unwrap();
         assert_eq!(got.len(), truth.len(), "a search returned {} hits where {} match", got.len(), truth.len());
         if truth.is_empty() {
             total += 1.0;
@@ -124,12 +124,14 @@ fn recall_per_metric_across_the_life_of_a_collection() {
         // Checkpoint, then reopen: the graph comes back from its records,
         // identical (the same hits), without a rebuild.
         db.checkpoint().unwrap();
-        let before: Vec<_> = qs.iter().map(|q| db.search("c", q, K, &SearchOptions::default()).unwrap()).collect();
+        let before: Vec<_> =
+            qs.iter().map(|q| db.search_vector("c", q, K, &SearchOptions::default()).unwrap()).collect();
         drop(db);
         let db = Db::open(disk.storage(), opts()).unwrap();
         let st = db.vector_index_stats("c", None).unwrap();
         assert!(!st.rebuilt && st.replayed_docs == 0 && st.loaded_nodes >= 3000, "{metric}: {st:?}");
-        let after: Vec<_> = qs.iter().map(|q| db.search("c", q, K, &SearchOptions::default()).unwrap()).collect();
+        let after: Vec<_> =
+            qs.iter().map(|q| db.search_vector("c", q, K, &SearchOptions::default()).unwrap()).collect();
         assert_eq!(before, after, "{metric}: hits changed across a reopen");
 
         // Writes after the checkpoint, then power loss: the records plus the
@@ -173,7 +175,7 @@ fn filtered_recall_at_every_selectivity() {
             if sel <= 0.01 {
                 assert_eq!(plan, SearchPlan::Exact { reason: "few matches" }, "{field} < {sel}");
                 // Exact means exact: the same hits as scoring every document.
-                let truth = db.search("c", &qs[0], K, &SearchOptions { exact: true, ..opts.clone() }).unwrap();
+                let truth = db.search_vector("c", &qs[0], K, &SearchOptions { exact: true, ..opts.clone() }).unwrap();
                 assert_eq!(hits, truth, "{field} < {sel}");
             }
             if sel >= 0.15 {
@@ -202,9 +204,9 @@ fn filtered_recall_at_every_selectivity() {
     assert_eq!(plans.len(), 3);
     // A filter that matches fewer than k documents returns exactly those.
     let opts = SearchOptions { filter: Some(json!({"id": {"$in": ["1", "2", "3"]}})), ..Default::default() };
-    assert_eq!(db.search("c", &qs[0], K, &opts).unwrap().len(), 3);
+    assert_eq!(db.search_vector("c", &qs[0], K, &opts).unwrap().len(), 3);
     let opts = SearchOptions { filter: Some(json!({"bucket": {"$lt": 0}})), ..Default::default() };
-    assert!(db.search("c", &qs[0], K, &opts).unwrap().is_empty());
+    assert!(db.search_vector("c", &qs[0], K, &opts).unwrap().is_empty());
 }
 
 #[test]
@@ -214,21 +216,21 @@ fn index_follows_drop_recreate_and_documents_without_vectors() {
     db.create_collection("c", s.clone()).unwrap();
     db.insert("c", Document::new("a").with("v", Value::Vector(vec![0.0, 0.0]))).unwrap();
     db.insert("c", Document::new("b")).unwrap();
-    let hits = db.search("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap();
+    let hits = db.search_vector("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap();
     assert_eq!(hits.iter().map(|h| h.doc.id.as_str()).collect::<Vec<_>>(), ["a"]);
     // The vector removed by an update leaves the index.
     db.update("c", "a", json!({"v": null})).unwrap();
-    assert!(db.search("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap().is_empty());
+    assert!(db.search_vector("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap().is_empty());
     db.update("c", "b", json!({"v": [1.0, 1.0]})).unwrap();
-    let hits = db.search("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap();
+    let hits = db.search_vector("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap();
     assert_eq!(hits.iter().map(|h| h.doc.id.as_str()).collect::<Vec<_>>(), ["b"]);
     db.checkpoint().unwrap();
     db.drop_collection("c").unwrap();
     db.create_collection("c", s).unwrap();
-    assert!(db.search("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap().is_empty());
+    assert!(db.search_vector("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap().is_empty());
     db.insert("c", Document::new("z").with("v", Value::Vector(vec![5.0, 5.0]))).unwrap();
     db.checkpoint().unwrap();
-    let hits = db.search("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap();
+    let hits = db.search_vector("c", &[0.0, 0.1], 5, &SearchOptions::default()).unwrap();
     assert_eq!(hits.iter().map(|h| h.doc.id.as_str()).collect::<Vec<_>>(), ["z"]);
     assert!(db.verify().unwrap().problems.is_empty());
 }
@@ -241,13 +243,13 @@ fn snapshots_never_see_hits_from_later_commits() {
     insert(&db, "c", 0..500, &mut rng);
     let q = vector(&mut rng);
     // A document replaced by another vector is found under its new one only.
-    let first = db.search("c", &q, 1, &SearchOptions::default()).unwrap();
+    let first = db.search_vector("c", &q, 1, &SearchOptions::default()).unwrap();
     let id = first[0].doc.id.clone();
     let far: Vec<f32> = vec![1000.0; DIM];
     db.upsert("c", doc(id.parse().unwrap(), far.clone())).unwrap();
-    let hits = db.search("c", &q, 5, &SearchOptions::default()).unwrap();
+    let hits = db.search_vector("c", &q, 5, &SearchOptions::default()).unwrap();
     assert!(hits.iter().all(|h| h.doc.id != id));
-    let hits = db.search("c", &far, 1, &SearchOptions::default()).unwrap();
+    let hits = db.search_vector("c", &far, 1, &SearchOptions::default()).unwrap();
     assert_eq!(hits[0].doc.id, id);
     assert_eq!(hits[0].distance, 0.0);
 }
@@ -264,31 +266,31 @@ fn bad_queries_get_clear_errors() {
         Err(Error::InvalidArgument(m)) => assert!(m.contains(what), "{m:?} should mention {what:?}"),
         other => panic!("expected InvalidArgument about {what}, got {other:?}"),
     };
-    arg(db.search("c", &q[..DIM - 1], K, &none).map(|_| ()), "dimension");
+    arg(db.search_vector("c", &q[..DIM - 1], K, &none).map(|_| ()), "dimension");
     let mut nan = q.clone();
     nan[3] = f32::NAN;
-    arg(db.search("c", &nan, K, &none).map(|_| ()), "finite");
+    arg(db.search_vector("c", &nan, K, &none).map(|_| ()), "finite");
     let mut inf = q.clone();
     inf[0] = f32::INFINITY;
-    arg(db.search("c", &inf, K, &none).map(|_| ()), "finite");
-    arg(db.search("c", &q, 0, &none).map(|_| ()), "k must be");
-    arg(db.search("c", &q, 1_000_000, &none).map(|_| ()), "k must be");
-    arg(db.search("c", &q, K, &SearchOptions { ef: Some(0), ..Default::default() }).map(|_| ()), "ef must be");
+    arg(db.search_vector("c", &inf, K, &none).map(|_| ()), "finite");
+    arg(db.search_vector("c", &q, 0, &none).map(|_| ()), "k must be");
+    arg(db.search_vector("c", &q, 1_000_000, &none).map(|_| ()), "k must be");
+    arg(db.search_vector("c", &q, K, &SearchOptions { ef: Some(0), ..Default::default() }).map(|_| ()), "ef must be");
     arg(
-        db.search("c", &q, K, &SearchOptions { field: Some("bucket".into()), ..Default::default() }).map(|_| ()),
+        db.search_vector("c", &q, K, &SearchOptions { field: Some("bucket".into()), ..Default::default() }).map(|_| ()),
         "not a vector",
     );
     arg(
-        db.search("c", &q, K, &SearchOptions { field: Some("nope".into()), ..Default::default() }).map(|_| ()),
+        db.search_vector("c", &q, K, &SearchOptions { field: Some("nope".into()), ..Default::default() }).map(|_| ()),
         "unknown field",
     );
     for f in [json!({"nope": 1}), json!({"bucket": "x"}), json!({"bucket": {"$near": 1}})] {
         let o = SearchOptions { filter: Some(f.clone()), ..Default::default() };
-        assert!(matches!(db.search("c", &q, K, &o), Err(Error::InvalidFilter(_))), "{f}");
+        assert!(matches!(db.search_vector("c", &q, K, &o), Err(Error::InvalidFilter(_))), "{f}");
     }
-    assert!(matches!(db.search("nope", &q, K, &none), Err(Error::CollectionNotFound(_))));
+    assert!(matches!(db.search_vector("nope", &q, K, &none), Err(Error::CollectionNotFound(_))));
     // Nothing changed, and the index still answers.
-    assert_eq!(db.search("c", &q, K, &none).unwrap().len(), K);
+    assert_eq!(db.search_vector("c", &q, K, &none).unwrap().len(), K);
     assert!(db.verify().unwrap().problems.is_empty());
 }
 
@@ -324,7 +326,7 @@ fn ids_only_search_agrees_with_document_search() {
         for filter in [None, Some(json!({"bucket": {"$gte": 300}})), Some(json!({"plain": {"$lt": 5}}))] {
             let o = SearchOptions { filter, ..Default::default() };
             let docs: Vec<(String, f32)> =
-                db.search("c", &q, K, &o).unwrap().into_iter().map(|h| (h.doc.id, h.distance)).collect();
+                db.search_vector("c", &q, K, &o).unwrap().into_iter().map(|h| (h.doc.id, h.distance)).collect();
             assert_eq!(db.search_ids("c", &q, K, &o).unwrap(), docs);
         }
     }
@@ -342,7 +344,7 @@ fn concurrent_writers_never_make_a_search_return_a_stale_vector() {
     insert(&db, "c", 0..400, &mut rng);
     // Load the graph first: the writers do not wait for a load, and would
     // be done before it.
-    db.search("c", &vector(&mut rng), K, &SearchOptions::default()).unwrap();
+    db.search_vector("c", &vector(&mut rng), K, &SearchOptions::default()).unwrap();
     let running = std::sync::atomic::AtomicUsize::new(2);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let searches = std::thread::scope(|s| {
@@ -380,7 +382,7 @@ fn concurrent_writers_never_make_a_search_return_a_stale_vector() {
             let q = vector(&mut rng);
             let filter = (i % 3 == 0).then(|| json!({"bucket": {"$lt": 700}}));
             let o = SearchOptions { filter, ..Default::default() };
-            for h in db.search("c", &q, K, &o).unwrap() {
+            for h in db.search_vector("c", &q, K, &o).unwrap() {
                 let Some(Value::Vector(v)) = h.doc.get("v") else { panic!("hit without a vector") };
                 let d: f32 = v.iter().zip(&q).map(|(a, b)| (a - b) * (a - b)).sum();
                 assert!((d - h.distance).abs() <= 1e-3 * d.max(1.0), "stale hit {}: {d} vs {}", h.doc.id, h.distance);

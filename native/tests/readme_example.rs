@@ -36,7 +36,7 @@ fn readme_crate_example_works() -> Result<(), Box<dyn std::error::Error>> {
 
     use axon::SearchOptions;
     let opts = SearchOptions { filter: Some(json!({"year": {"$gte": 1900}})), ef: Some(64), ..Default::default() };
-    let hits = db.search("books", &[0.1, 0.6, 0.3], 5, &opts)?;
+    let hits = db.search_vector("books", &[0.1, 0.6, 0.3], 5, &opts)?;
     assert_eq!(hits[0].doc.id, "dune");
     // A second open of the same directory is refused while this one lives.
     assert!(matches!(Db::open(tmp.path().join("books.db")), Err(axon::Error::Locked { .. })));

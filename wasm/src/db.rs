@@ -6,7 +6,7 @@
 //! db.createCollection("docs", JSON.stringify(schema));
 //! db.put("docs", JSON.stringify([{ id: "a", v: [0.1, 0.2] }]));   // durable when it returns
 //! db.get("docs", "a");                 // JSON text or undefined
-//! db.search("docs", new Float32Array([0.1, 0.2]), 10, JSON.stringify({ filter, ef: 64 }));
+//! db.search_vector("docs", new Float32Array([0.1, 0.2]), 10, JSON.stringify({ filter, ef: 64 }));
 //! db.maintain();                       // runs a checkpoint if the WAL asked for one
 //! db.close();
 //! ```
@@ -310,7 +310,7 @@ impl Database {
         options: Option<String>,
     ) -> std::result::Result<String, JsError> {
         let (db, opts, metric) = self.query(collection, options)?;
-        let hits = db.search(collection, vector, k as usize, &opts)?;
+        let hits = db.search_vector(collection, vector, k as usize, &opts)?;
         let out: Vec<Json> = hits
             .iter()
             .map(|h| json!({"id": h.doc.id, "score": metric.score(h.distance), "doc": h.doc.to_json()}))

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
+use super::fulltext::write::TextChanges;
 use super::index;
 use crate::catalog::{count_key, doc_key, Catalog, CollectionInfo, CATALOG_KEY};
 use crate::engine::{KvOp, View};
@@ -98,8 +99,10 @@ pub fn check_collection_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether writes need the old version of a document: to update its
+/// secondary-index entries or its text-index postings.
 fn has_index(schema: &Schema) -> bool {
-    schema.fields.values().any(|f| f.index)
+    schema.fields.values().any(|f| f.index || f.text.is_some())
 }
 
 /// Appends the index operations that turn `old`'s entries into `new`'s.
@@ -159,6 +162,7 @@ pub(crate) fn resolve(
     let mut deltas: BTreeMap<u32, i64> = BTreeMap::new();
     let mut ops = Vec::with_capacity(batch.ops.len() + 2);
     let mut existed = Vec::with_capacity(batch.ops.len());
+    let mut text = TextChanges::default();
 
     let load = |docs: &HashMap<Vec<u8>, Option<usize>>, ops: &[KvOp], key: &[u8]| -> Result<Option<Vec<u8>>> {
         match docs.get(key) {
@@ -221,6 +225,7 @@ pub(crate) fn resolve(
                 }
                 ops.push(KvOp::Delete { key: count_key(info.id).to_vec() });
                 deltas.remove(&info.id);
+                text.drop_collection(info.id);
                 existed.push(true);
             }
             BatchOp::Insert { collection, doc } | BatchOp::Upsert { collection, doc } => {
@@ -257,6 +262,7 @@ pub(crate) fn resolve(
                 if indexed {
                     let old: Option<Document> = old.map(|b| codec::decode(&b, "document")).transpose()?;
                     index_changes(info.id, &info.schema, old.as_ref(), Some(doc), &mut ops);
+                    text.document(view, info.id, &info.schema, old.as_ref(), Some(doc))?;
                 }
                 docs.insert(key.clone(), Some(ops.len()));
                 ops.push(KvOp::Put { key, value: bytes });
@@ -275,6 +281,7 @@ pub(crate) fn resolve(
                 let new = old.apply_patch(&schema, patch)?;
                 let bytes = codec::encode(&new)?;
                 index_changes(coll_id, &schema, Some(&old), Some(&new), &mut ops);
+                text.document(view, coll_id, &schema, Some(&old), Some(&new))?;
                 docs.insert(key.clone(), Some(ops.len()));
                 ops.push(KvOp::Put { key, value: bytes });
                 existed.push(true);
@@ -290,6 +297,7 @@ pub(crate) fn resolve(
                         Some(b) => {
                             let old: Document = codec::decode(&b, "document")?;
                             index_changes(info.id, &info.schema, Some(&old), None, &mut ops);
+                            text.document(view, info.id, &info.schema, Some(&old), None)?;
                             true
                         }
                         None => false,
@@ -306,6 +314,7 @@ pub(crate) fn resolve(
             }
         }
     }
+    text.finish(view, &mut ops)?;
     let cat = changed.as_ref().unwrap_or(base);
     for (coll, delta) in deltas {
         if delta == 0 || !cat.collections.values().any(|c| c.id == coll) {

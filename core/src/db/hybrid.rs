@@ -25,6 +25,7 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
+use super::estimate::Estimate;
 use super::search::{check_query, SearchHit};
 use super::vectors::{vector_fields, FieldIndex};
 use super::{index, Db, DbSnapshot};
@@ -140,15 +141,10 @@ fn estimate(
     let sampled = ((hits as f64).max(0.5) / seen.max(1) as f64 * live as f64) as usize;
     // Near the limit, an index count (capped, so it stays cheap) decides.
     if sampled <= 4 * limit {
-        let plans = index::plans(info.id, &info.schema, filter);
-        for plan in &plans {
-            let n = index::count(&view, plan, limit + 1)?;
-            if n <= limit {
-                return Ok(n);
-            }
-        }
-        if !plans.is_empty() {
-            return Ok(sampled.max(limit + 1));
+        match super::estimate::estimate(&view, info, filter, limit)? {
+            Estimate::At(n, _) => return Ok(n),
+            Estimate::Over => return Ok(sampled.max(limit + 1)),
+            Estimate::NoIndex => {}
         }
     }
     Ok(sampled)
@@ -171,15 +167,8 @@ fn scored_candidates(
     want_docs: bool,
 ) -> Result<Option<Vec<Found>>> {
     let view = snap.snapshot().view();
-    let plans = index::plans(info.id, &info.schema, filter);
-    let mut best: Option<(usize, &index::IndexPlan)> = None;
-    for p in &plans {
-        let n = index::count(&view, p, best.map_or(limit, |b| b.0))?;
-        if n <= limit && best.is_none_or(|b| n < b.0) {
-            best = Some((n, p));
-        }
-    }
-    let Some((_, plan)) = best else { return Ok(None) };
+    let Estimate::At(_, plan) = super::estimate::estimate(&view, info, filter, limit)? else { return Ok(None) };
+    let plan = &plan;
     let q = g.graph.prepare(vector);
     let mut scored: Vec<(f32, u32)> = Vec::new();
     for id in index::candidate_ids(&view, plan)? {
@@ -214,11 +203,17 @@ impl Db {
     /// filter, nearest first, with their distances (see [`SearchHit`]).
     /// Approximate unless `exact` is set or the planner chooses to score
     /// every match; returns `min(k, matching documents with the field)`.
-    pub fn search(&self, collection: &str, vector: &[f32], k: usize, opts: &SearchOptions) -> Result<Vec<SearchHit>> {
+    pub fn search_vector(
+        &self,
+        collection: &str,
+        vector: &[f32],
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<Vec<SearchHit>> {
         Ok(self.search_explain(collection, vector, k, opts)?.0)
     }
 
-    /// [`Db::search`], also telling how it ran.
+    /// [`Db::search_vector`], also telling how it ran.
     pub fn search_explain(
         &self,
         collection: &str,
@@ -226,12 +221,12 @@ impl Db {
         k: usize,
         opts: &SearchOptions,
     ) -> Result<(Vec<SearchHit>, SearchPlan)> {
-        let (found, plan) = self.run_search(collection, vector, k, opts, true)?;
+        let (found, plan) = self.run_search(&self.snapshot(), collection, vector, k, opts, true)?;
         let hits = found.into_iter().filter_map(|f| f.doc.map(|doc| SearchHit { doc, distance: f.distance })).collect();
         Ok((hits, plan))
     }
 
-    /// [`Db::search`] returning only `(id, distance)`: when the graph is up
+    /// [`Db::search_vector`] returning only `(id, distance)`: when the graph is up
     /// to date with the snapshot and no filter is given, no document is read.
     pub fn search_ids(
         &self,
@@ -240,19 +235,34 @@ impl Db {
         k: usize,
         opts: &SearchOptions,
     ) -> Result<Vec<(String, f32)>> {
-        let (found, _) = self.run_search(collection, vector, k, opts, false)?;
+        let (found, _) = self.run_search(&self.snapshot(), collection, vector, k, opts, false)?;
         Ok(found.into_iter().map(|f| (f.id, f.distance)).collect())
+    }
+
+    /// The vector search of [`Db::search_vector`] on snapshot `snap` (the
+    /// graph may be newer: hits are checked against the snapshot).
+    pub(crate) fn vector_leg(
+        &self,
+        snap: &DbSnapshot,
+        collection: &str,
+        vector: &[f32],
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<Vec<SearchHit>> {
+        let (found, _) = self.run_search(snap, collection, vector, k, opts, true)?;
+        Ok(found.into_iter().filter_map(|f| f.doc.map(|doc| SearchHit { doc, distance: f.distance })).collect())
     }
 
     fn run_search(
         &self,
+        snap: &DbSnapshot,
         collection: &str,
         vector: &[f32],
         k: usize,
         opts: &SearchOptions,
         want_docs: bool,
     ) -> Result<(Vec<Found>, SearchPlan)> {
-        let snap = self.snapshot();
+        let snap = snap.clone();
         let info = snap.info(collection)?;
         let (name, _, _) = check_query(&info.schema, opts.field.as_deref(), vector, k)?;
         let filter = match &opts.filter {

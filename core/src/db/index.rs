@@ -27,9 +27,9 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use crate::keys::{self, prefix_end};
 use crate::engine::View;
 use crate::filter::{CmpOp, Filter, Scalar};
+use crate::keys::{self, prefix_end};
 use crate::limits::INDEX_PREFIX_BYTES;
 use crate::model::{Document, FieldType, Schema, Value};
 use crate::Result;

@@ -1,10 +1,13 @@
 //! Collections of schema-checked documents on top of the engine.
 
 pub mod batch;
+mod estimate;
+mod fulltext;
 mod graphs;
 pub mod hybrid;
 pub mod index;
 mod read;
+pub mod retrieve;
 pub mod search;
 pub mod vectors;
 mod verify;
@@ -14,6 +17,7 @@ use serde_json::Value as Json;
 pub use batch::{check_collection_name, BatchOp, BatchOutcome, WriteBatch};
 pub use hybrid::{SearchOptions, SearchPlan};
 pub use read::DbSnapshot;
+pub use retrieve::{Fusion, Highlight, Hit, Search};
 pub use vectors::{SharedParallelMap, VectorIndexStats};
 
 use crate::engine::{Engine, EngineOptions, EngineStats, VerifyReport};

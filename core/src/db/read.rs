@@ -5,6 +5,7 @@ use serde_json::Value as Json;
 use std::collections::BTreeSet;
 
 use super::batch::decode_count;
+use super::estimate::{estimate, Estimate};
 use super::index;
 use crate::catalog::{count_key, doc_key, doc_prefix, prefix_end, CollectionInfo};
 use crate::engine::Snapshot;
@@ -140,26 +141,17 @@ impl DbSnapshot {
     /// most selective index a predicate of it can use, if that index narrows
     /// the collection to a quarter or less; `None`: scan everything.
     fn index_candidates(&self, info: &CollectionInfo, filter: &Filter) -> Result<Option<BTreeSet<Vec<u8>>>> {
-        let plans = index::plans(info.id, &info.schema, filter);
-        if plans.is_empty() {
+        let view = self.snap.view();
+        if index::plans(info.id, &info.schema, filter).is_empty() {
             return Ok(None);
         }
-        let view = self.snap.view();
         let total = match view.get(&count_key(info.id))? {
             Some(b) => decode_count(&b)?,
             None => 0,
         };
-        let cap = (total / 4) as usize;
-        let mut best: Option<(usize, &index::IndexPlan)> = None;
-        for p in &plans {
-            let n = index::count(&view, p, best.map_or(cap, |b| b.0))?;
-            if n <= cap && best.is_none_or(|b| n < b.0) {
-                best = Some((n, p));
-            }
-        }
-        match best {
-            Some((_, plan)) => Ok(Some(index::candidate_ids(&view, plan)?)),
-            None => Ok(None),
+        match estimate(&view, info, filter, (total / 4) as usize)? {
+            Estimate::At(_, plan) => Ok(Some(index::candidate_ids(&view, &plan)?)),
+            Estimate::NoIndex | Estimate::Over => Ok(None),
         }
     }
 

@@ -34,8 +34,8 @@ use crate::model::{Document, FieldType, Schema, Value};
 use crate::vector::hnsw::{GraphMeta, Hnsw, HnswParams, LinkPlan, ParallelMap, NODE_CHUNK};
 use crate::{codec, Error, Result};
 
-pub use crate::keys::GRAPH_TAG;
 use crate::keys::graph::{IDS, LINKS, META, REPLAY, VECTORS};
+pub use crate::keys::GRAPH_TAG;
 
 /// A parallel map a platform supplies for bulk graph inserts (see
 /// [`crate::vector::hnsw::ParallelMap`]).

@@ -1,9 +1,11 @@
 //! Document-level integrity checks: every document decodes, matches its key
-//! and schema, the counts agree, and every secondary index holds exactly the
-//! entries of the documents.
+//! and schema, the counts agree, and every secondary index and text index
+//! holds exactly the entries of the documents.
 
 use std::collections::BTreeSet;
 
+use super::fulltext::verify::{check_field, Expected};
+use super::fulltext::{doc_terms, text_fields};
 use super::read::DbSnapshot;
 use super::vectors::{self, vector_fields};
 use super::{index, Db};
@@ -20,11 +22,18 @@ pub(super) fn documents(snap: &DbSnapshot, report: &mut VerifyReport) -> Result<
         let mut n = 0u64;
         let mut problems = Vec::new();
         let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let text = text_fields(&info.schema);
+        let mut text_expected: Vec<Expected> = vec![Expected::new(); text.len()];
         let scan = snap.snapshot().view().scan(&prefix, end.as_deref(), &mut |k, v| {
             n += 1;
             match codec::decode::<Document>(v, "document") {
                 Ok(doc) => {
                     expected.extend(index::entries(info.id, &info.schema, &doc));
+                    for (f, exp) in text.iter().zip(text_expected.iter_mut()) {
+                        if let Some(t) = doc_terms(&f.opts, &doc, &f.name) {
+                            exp.insert(doc.id.clone(), t);
+                        }
+                    }
                     if doc.id.as_bytes() != &k[prefix.len()..] {
                         problems.push(format!("collection {name:?}: document {:?} is stored under another id", doc.id));
                     }
@@ -59,6 +68,13 @@ pub(super) fn documents(snap: &DbSnapshot, report: &mut VerifyReport) -> Result<
             problems.push(format!(
                 "collection {name:?}: secondary indexes disagree with the documents ({missing} entries missing, {extra} extra)"
             ));
+        }
+        for (f, exp) in text.iter().zip(&text_expected) {
+            match check_field(&snap.snapshot().view(), info.id, f, exp) {
+                Ok(found) => problems
+                    .extend(found.into_iter().map(|p| format!("collection {name:?}: text index of {:?}: {p}", f.name))),
+                Err(e) => problems.push(format!("collection {name:?}: text index of {:?}: {e}", f.name)),
+            }
         }
         report.problems.extend(problems);
     }

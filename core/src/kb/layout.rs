@@ -162,7 +162,7 @@ pub(crate) fn chunks_schema(dim: usize, metadata: &BTreeMap<String, FieldDef>) -
 /// the reserved fields are as this layout makes them.
 pub(crate) fn split_chunks_schema(schema: &Schema) -> Option<(usize, BTreeMap<String, FieldDef>)> {
     let def = |n: &str| schema.fields.get(n);
-    let is = |n: &str, ty: FieldType, index: bool| def(n) == Some(&FieldDef { ty, index });
+    let is = |n: &str, ty: FieldType, index: bool| def(n).is_some_and(|d| d.ty == ty && d.index == index);
     let reserved_ok = is(F_SOURCE, FieldType::String, true)
         && is(F_TEXT, FieldType::String, false)
         && is(F_START, FieldType::Int, false)

@@ -73,7 +73,7 @@ impl KnowledgeStore {
             ef: opts.ef,
             exact: opts.exact,
         };
-        let hits = self.db.search(&self.chunks, vector, k, &search)?;
+        let hits = self.db.search_vector(&self.chunks, vector, k, &search)?;
         hits.into_iter().map(passage).collect()
     }
 

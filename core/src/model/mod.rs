@@ -8,6 +8,6 @@ mod validate;
 pub mod value;
 
 pub(crate) use json::json_kind;
-pub use schema::{FieldDef, FieldType, Metric, Schema, MAX_VECTOR_DIM};
+pub use schema::{FieldDef, FieldType, Metric, Schema, TextOptions, MAX_VECTOR_DIM};
 pub use validate::validate;
 pub use value::{Document, Value, MAX_ID_BYTES};

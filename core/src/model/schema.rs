@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value as Json};
 
+use crate::text::analyzer::Analyzer;
 use crate::{Error, Result};
 
 /// Longest allowed field name, in bytes.
@@ -131,14 +132,101 @@ impl FieldType {
     }
 }
 
+/// Default BM25 `k1` of a text field.
+pub const DEFAULT_K1: f32 = 1.2;
+/// Default BM25 `b` of a text field.
+pub const DEFAULT_B: f32 = 0.75;
+/// Largest BM25 `k1` a schema accepts.
+pub const MAX_K1: f32 = 10.0;
+
+/// The full-text index settings of a `string` or `string[]` field
+/// (`"text": true` in JSON, with optional `"analyzer"`, `"k1"` and `"b"`).
+#[derive(Debug, Clone, Copy, PartialEq, bincode::Encode, bincode::Decode)]
+pub struct TextOptions {
+    /// How text becomes terms (`"en"` by default, or `"simple"`).
+    pub analyzer: Analyzer,
+    /// BM25 term-frequency saturation, `0..=10` (default 1.2).
+    pub k1: f32,
+    /// BM25 length normalisation, `0..=1` (default 0.75).
+    pub b: f32,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions { analyzer: Analyzer::En, k1: DEFAULT_K1, b: DEFAULT_B }
+    }
+}
+
+// `k1` and `b` are checked finite when parsed and decoded.
+impl Eq for TextOptions {}
+
 /// One declared field.
-#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+///
+/// Its encoding (in the catalog) is the type, then one flag byte, then the
+/// text options if the flag's bit 1 is set. Bit 0 is the secondary-index
+/// flag, so a field without a text index encodes exactly as before text
+/// indexes existed (the byte was a bool): older databases read unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldDef {
     /// The field's type.
     pub ty: FieldType,
     /// Whether a secondary index is kept on the field.
     pub index: bool,
+    /// The full-text index kept on the field, if any.
+    pub text: Option<TextOptions>,
 }
+
+impl FieldDef {
+    /// A field of type `ty` without indexes.
+    pub fn new(ty: FieldType) -> FieldDef {
+        FieldDef { ty, index: false, text: None }
+    }
+    /// The same field with a secondary index.
+    pub fn indexed(mut self) -> FieldDef {
+        self.index = true;
+        self
+    }
+    /// The same field with a full-text index.
+    pub fn with_text(mut self, options: TextOptions) -> FieldDef {
+        self.text = Some(options);
+        self
+    }
+}
+
+impl bincode::Encode for FieldDef {
+    fn encode<E: bincode::enc::Encoder>(&self, e: &mut E) -> std::result::Result<(), bincode::error::EncodeError> {
+        self.ty.encode(e)?;
+        let flags = u8::from(self.index) | (u8::from(self.text.is_some()) << 1);
+        flags.encode(e)?;
+        if let Some(t) = &self.text {
+            t.encode(e)?;
+        }
+        Ok(())
+    }
+}
+
+impl<C> bincode::Decode<C> for FieldDef {
+    fn decode<D: bincode::de::Decoder<Context = C>>(
+        d: &mut D,
+    ) -> std::result::Result<Self, bincode::error::DecodeError> {
+        let ty = FieldType::decode(d)?;
+        let flags = u8::decode(d)?;
+        if flags > 3 {
+            return Err(bincode::error::DecodeError::Other("field flags out of range"));
+        }
+        let text = if flags & 2 != 0 {
+            let t = TextOptions::decode(d)?;
+            if !(t.k1.is_finite() && (0.0..=MAX_K1).contains(&t.k1) && t.b.is_finite() && (0.0..=1.0).contains(&t.b)) {
+                return Err(bincode::error::DecodeError::Other("text options out of range"));
+            }
+            Some(t)
+        } else {
+            None
+        };
+        Ok(FieldDef { ty, index: flags & 1 != 0, text })
+    }
+}
+bincode::impl_borrow_decode!(FieldDef);
 
 /// A collection schema.
 #[derive(Debug, Clone, PartialEq, Eq, Default, bincode::Encode, bincode::Decode)]
@@ -198,15 +286,22 @@ fn parse_field(name: &str, v: &Json) -> Result<FieldDef> {
         Some(_) => return Err(bad(format!("field {name:?}: \"index\" must be a bool"))),
     };
     let what = format!("field {name:?}");
+    let text = parse_text(name, ty_name, obj)?;
     let ty = match ty_name {
-        "string" | "int" | "float" | "bool" | "string[]" | "bytes" => {
+        "string" | "string[]" => {
+            check_keys(obj, &["type", "index", "text", "analyzer", "k1", "b"], &what)?;
+            if ty_name == "string" {
+                FieldType::String
+            } else {
+                FieldType::StringArray
+            }
+        }
+        "int" | "float" | "bool" | "bytes" => {
             check_keys(obj, &["type", "index"], &what)?;
             match ty_name {
-                "string" => FieldType::String,
                 "int" => FieldType::Int,
                 "float" => FieldType::Float,
                 "bool" => FieldType::Bool,
-                "string[]" => FieldType::StringArray,
                 _ => FieldType::Bytes,
             }
         }
@@ -270,7 +365,51 @@ fn parse_field(name: &str, v: &Json) -> Result<FieldDef> {
     if index && !ty.indexable() {
         return Err(bad(format!("field {name:?}: {} fields cannot be indexed", ty.name())));
     }
-    Ok(FieldDef { ty, index })
+    Ok(FieldDef { ty, index, text })
+}
+
+/// The text options of a field definition: `"text": true` (string and
+/// string[] fields only), with optional `"analyzer"`, `"k1"` and `"b"`.
+fn parse_text(name: &str, ty_name: &str, obj: &Map<String, Json>) -> Result<Option<TextOptions>> {
+    let on = match obj.get("text") {
+        None => false,
+        Some(Json::Bool(b)) => *b,
+        Some(_) => return Err(bad(format!("field {name:?}: \"text\" must be a bool"))),
+    };
+    if !on {
+        if let Some(k) = ["analyzer", "k1", "b"].into_iter().find(|k| obj.contains_key(*k)) {
+            return Err(bad(format!("field {name:?}: {k:?} needs \"text\": true")));
+        }
+        return Ok(None);
+    }
+    if ty_name != "string" && ty_name != "string[]" {
+        return Err(bad(format!(
+            "field {name:?}: only string and string[] fields can have a text index, not {ty_name}"
+        )));
+    }
+    let mut t = TextOptions::default();
+    if let Some(a) = obj.get("analyzer") {
+        t.analyzer = a
+            .as_str()
+            .and_then(Analyzer::from_name)
+            .ok_or_else(|| bad(format!("field {name:?}: \"analyzer\" must be \"en\" or \"simple\", got {a}")))?;
+    }
+    let num = |key: &str, max: f64| -> Result<Option<f32>> {
+        match obj.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(x) if (0.0..=max).contains(&x) => Ok(Some(x as f32)),
+                _ => Err(bad(format!("field {name:?}: {key:?} must be a number from 0 to {max}, got {v}"))),
+            },
+        }
+    };
+    if let Some(k1) = num("k1", f64::from(MAX_K1))? {
+        t.k1 = k1;
+    }
+    if let Some(b) = num("b", 1.0)? {
+        t.b = b;
+    }
+    Ok(Some(t))
 }
 
 impl Schema {
@@ -349,6 +488,16 @@ impl Schema {
             if def.index {
                 f.insert("index".into(), json!(true));
             }
+            if let Some(t) = &def.text {
+                f.insert("text".into(), json!(true));
+                f.insert("analyzer".into(), json!(t.analyzer.name()));
+                if t.k1 != DEFAULT_K1 {
+                    f.insert("k1".into(), json!(t.k1));
+                }
+                if t.b != DEFAULT_B {
+                    f.insert("b".into(), json!(t.b));
+                }
+            }
             fields.insert(name.clone(), Json::Object(f));
         }
         json!({
@@ -408,7 +557,7 @@ mod tests {
     fn parses_all_types() {
         let s = Schema::parse(FULL).unwrap();
         assert_eq!(s.fields.len(), 10);
-        assert_eq!(s.field("year"), Some(&FieldDef { ty: FieldType::Int, index: true }));
+        assert_eq!(s.field("year"), Some(&FieldDef::new(FieldType::Int).indexed()));
         assert_eq!(s.field("title").unwrap().ty, FieldType::String);
         assert!(!s.field("title").unwrap().index);
         assert_eq!(s.field("price").unwrap().ty, FieldType::Float);

@@ -1,6 +1,8 @@
 //! Shared helpers for the core integration tests.
 #![allow(dead_code)]
 
+pub mod bm25;
+
 use std::collections::BTreeMap;
 
 use axon_core::storage::crash::Rng;
@@ -107,7 +109,7 @@ pub fn assert_healthy(db: &Db) {
         let graph = axon_core::db::SearchOptions { ef: Some(500), ..Default::default() };
         let exact = axon_core::db::SearchOptions { exact: true, ..Default::default() };
         let (hits, plan) = db.search_explain(&name, &q, 10, &graph).unwrap();
-        let truth = db.search(&name, &q, 10, &exact).unwrap();
+        let truth = db.search_vector(&name, &q, 10, &exact).unwrap();
         let d = |h: &[axon_core::db::search::SearchHit]| h.iter().map(|h| h.distance).collect::<Vec<_>>();
         assert_eq!(d(&hits), d(&truth), "{name}: the vector index disagrees with exact search");
         if !truth.is_empty() {

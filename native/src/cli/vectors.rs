@@ -297,7 +297,7 @@ struct Query<'a> {
 
 impl Query<'_> {
     fn run(&self, v: &[f32]) -> Result<Vec<SearchHit>, CliError> {
-        Ok(self.db.search(self.collection, v, self.k, &self.opts)?)
+        Ok(self.db.search_vector(self.collection, v, self.k, &self.opts)?)
     }
     /// Ids only (no documents read when the index allows).
     fn run_ids(&self, v: &[f32]) -> Result<Vec<(String, f32)>, CliError> {

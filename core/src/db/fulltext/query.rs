@@ -1,0 +1,332 @@
+//! Top-k BM25 over the postings: MaxScore with block-max bounds.
+//!
+//! Each query term has a cursor over its postings and an upper bound on
+//! its score (the best of its blocks' bounds). Terms are ordered by bound;
+//! while the `k` best documents so far have a threshold θ, the terms whose
+//! bounds add up to less than θ are *non-essential*: a document holding only
+//! those cannot make the top k, so candidates come only from the essential
+//! terms' cursors. A candidate's non-essential terms are then looked up
+//! from the largest bound down, and it is dropped as soon as its partial
+//! score plus the remaining bounds (the current block's bound for the term
+//! at hand) falls below θ. Blocks a lookup skips are never read.
+//!
+//! Pruning compares bounds inflated by a relative 1e-9 and requires them to
+//! be strictly below θ, so rounding never drops a document that ties or
+//! beats the k-th; ties are broken by document id (smaller first). The
+//! result is exactly the top k of exhaustive scoring.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::postings::{decode_block_into, BlockMeta, Posting, TermRecord};
+use super::score::Bm25;
+use super::{read_doc, read_term, FieldKeys};
+use crate::engine::View;
+use crate::{Error, Result};
+
+const SLACK: f64 = 1e-9;
+
+/// One scored document.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scored {
+    /// Its id.
+    pub id: String,
+    /// Its BM25 score.
+    pub score: f64,
+}
+
+/// Orders results best first: higher score, then smaller id.
+pub(crate) fn best_first(a: &Scored, b: &Scored) -> Ordering {
+    b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id))
+}
+
+/// Heap entry whose maximum is the worst result.
+struct Worst(Scored);
+impl PartialEq for Worst {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Worst {}
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Worst {
+    fn cmp(&self, o: &Self) -> Ordering {
+        best_first(&self.0, &o.0)
+    }
+}
+
+/// The `k` best so far.
+pub(crate) struct TopK {
+    k: usize,
+    heap: BinaryHeap<Worst>,
+}
+
+impl TopK {
+    pub fn new(k: usize) -> Self {
+        TopK { k, heap: BinaryHeap::with_capacity(k + 1) }
+    }
+    /// The score to beat, once `k` are held.
+    pub fn threshold(&self) -> Option<f64> {
+        (self.heap.len() >= self.k).then(|| self.heap.peek().map_or(f64::INFINITY, |w| w.0.score))
+    }
+    /// Whether a document scoring `score` with id `id` would enter.
+    pub fn admits(&self, score: f64, id: &str) -> bool {
+        match self.heap.peek() {
+            Some(w) if self.heap.len() >= self.k => score > w.0.score || (score == w.0.score && id < w.0.id.as_str()),
+            _ => self.k > 0,
+        }
+    }
+    pub fn push(&mut self, s: Scored) {
+        self.heap.push(Worst(s));
+        if self.heap.len() > self.k {
+            self.heap.pop();
+        }
+    }
+    /// Best first.
+    pub fn into_sorted(self) -> Vec<Scored> {
+        let mut v: Vec<Scored> = self.heap.into_iter().map(|w| w.0).collect();
+        v.sort_by(best_first);
+        v
+    }
+}
+
+/// A query term as the index knows it.
+pub(crate) struct TermStat {
+    /// Position among the query's sorted terms.
+    pub t: usize,
+    pub idf: f64,
+    pub rec: TermRecord,
+}
+
+/// Reads the records of the query's terms (sorted, distinct); terms the
+/// index does not hold are left out.
+pub(crate) fn term_stats(view: &View<'_>, keys: &FieldKeys, bm: &Bm25, terms: &[String]) -> Result<Vec<TermStat>> {
+    let mut out = Vec::new();
+    for (t, term) in terms.iter().enumerate() {
+        if let Some(rec) = read_term(view, keys, term)? {
+            if rec.df > 0 {
+                out.push(TermStat { t, idf: bm.idf(u64::from(rec.df)), rec });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A document's score from its per-term frequencies (`tfs[t]`, 0: absent),
+/// summed in term order.
+pub(crate) fn canonical_score(bm: &Bm25, idfs: &[f64], tfs: &[u32], len: u32) -> f64 {
+    let mut s = 0.0;
+    for (t, &tf) in tfs.iter().enumerate() {
+        if tf > 0 {
+            s += bm.term(idfs[t], tf, len);
+        }
+    }
+    s
+}
+
+struct Cursor<'v> {
+    t: usize,
+    idf: f64,
+    term: &'v str,
+    metas: Vec<BlockMeta>,
+    open: Vec<Posting>,
+    block: usize,
+    buf: Vec<Posting>,
+    loaded: bool,
+    pos: usize,
+    ub: f64,
+}
+
+impl<'v> Cursor<'v> {
+    fn new(term: &'v str, st: TermStat, bm: &Bm25) -> Result<Self> {
+        let mut open = Vec::new();
+        decode_block_into(&st.rec.open, &mut open)?;
+        let mut metas = st.rec.closed;
+        if !open.is_empty() {
+            metas.push(BlockMeta::of(u32::MAX, &open));
+        }
+        let ub = metas.iter().map(|m| bm.term(st.idf, m.max_tf, m.min_len)).fold(0.0, f64::max);
+        Ok(Cursor {
+            t: st.t,
+            idf: st.idf,
+            term,
+            metas,
+            open,
+            block: 0,
+            buf: Vec::new(),
+            loaded: false,
+            pos: 0,
+            ub: ub * (1.0 + SLACK),
+        })
+    }
+
+    fn load(&mut self, view: &View<'_>, keys: &FieldKeys) -> Result<()> {
+        let closed = self.metas.len() - usize::from(!self.open.is_empty());
+        if self.block < closed {
+            let key = keys.block(self.term, self.metas[self.block].last);
+            let bytes = view
+                .get(&key)?
+                .ok_or_else(|| Error::corrupt(format!("text index: a block of term {:?} is missing", self.term)))?;
+            decode_block_into(&bytes, &mut self.buf)?;
+        } else {
+            self.buf.clear();
+            self.buf.extend_from_slice(&self.open);
+        }
+        self.loaded = true;
+        Ok(())
+    }
+
+    /// Moves to a real posting (or the end).
+    fn settle(&mut self, view: &View<'_>, keys: &FieldKeys) -> Result<()> {
+        while self.block < self.metas.len() {
+            if !self.loaded {
+                self.load(view, keys)?;
+            }
+            if self.pos < self.buf.len() {
+                return Ok(());
+            }
+            self.block += 1;
+            self.loaded = false;
+            self.pos = 0;
+        }
+        Ok(())
+    }
+
+    fn current(&self) -> Option<Posting> {
+        (self.block < self.metas.len() && self.loaded).then(|| self.buf.get(self.pos).copied()).flatten()
+    }
+
+    fn next(&mut self, view: &View<'_>, keys: &FieldKeys) -> Result<()> {
+        self.pos += 1;
+        self.settle(view, keys)
+    }
+
+    /// Skips (unread) the blocks that end before `target`; returns the
+    /// current block's bound, or `None` at the end.
+    fn skip_blocks(&mut self, target: u32, bm: &Bm25) -> Option<f64> {
+        while self.block < self.metas.len() && self.metas[self.block].last < target {
+            self.block += 1;
+            self.loaded = false;
+            self.pos = 0;
+        }
+        let m = self.metas.get(self.block)?;
+        Some(bm.term(self.idf, m.max_tf, m.min_len) * (1.0 + SLACK))
+    }
+
+    /// Moves to the first posting at or after `target`.
+    fn seek(&mut self, target: u32, view: &View<'_>, keys: &FieldKeys, bm: &Bm25) -> Result<()> {
+        loop {
+            if self.skip_blocks(target, bm).is_none() {
+                return Ok(());
+            }
+            self.settle(view, keys)?;
+            while self.pos < self.buf.len() && self.buf[self.pos].ord < target {
+                self.pos += 1;
+            }
+            if self.pos < self.buf.len() || self.block >= self.metas.len() {
+                return Ok(());
+            }
+            self.block += 1;
+            self.loaded = false;
+            self.pos = 0;
+        }
+    }
+}
+
+/// Asked about each document about to enter the top k: `(ordinal, id, tfs)`.
+pub(crate) type Accept<'a> = dyn FnMut(u32, &str, &[u32]) -> Result<bool> + 'a;
+
+/// The `k` best documents for the query's terms (sorted, distinct) by
+/// BM25, best first. `accept(ord, id, tfs)` is asked about each document
+/// that would enter the top k (`tfs[t]`: frequency of term `t`, 0 when
+/// absent) and may refuse it (a filter, a phrase).
+pub(crate) fn top_k(
+    view: &View<'_>,
+    keys: &FieldKeys,
+    bm: &Bm25,
+    terms: &[String],
+    k: usize,
+    accept: &mut Accept<'_>,
+) -> Result<Vec<Scored>> {
+    let stats = term_stats(view, keys, bm, terms)?;
+    let mut idfs = vec![0.0; terms.len()];
+    for s in &stats {
+        idfs[s.t] = s.idf;
+    }
+    let mut cursors = Vec::with_capacity(stats.len());
+    for st in stats {
+        let term = terms[st.t].as_str();
+        let mut c = Cursor::new(term, st, bm)?;
+        c.settle(view, keys)?;
+        cursors.push(c);
+    }
+    cursors.sort_by(|a, b| a.ub.total_cmp(&b.ub).then(a.t.cmp(&b.t)));
+    // prefix[i]: the bounds of cursors 0..=i added up.
+    let mut prefix = Vec::with_capacity(cursors.len());
+    let mut sum = 0.0;
+    for c in &cursors {
+        sum += c.ub;
+        prefix.push(sum * (1.0 + SLACK));
+    }
+    let mut top = TopK::new(k);
+    let mut tfs = vec![0u32; terms.len()];
+    loop {
+        let theta = top.threshold();
+        // Cursors before `e` are non-essential.
+        let e = match theta {
+            None => 0,
+            Some(th) => prefix.iter().position(|&p| p >= th).unwrap_or(cursors.len()),
+        };
+        let Some(d) = cursors[e..].iter().filter_map(|c| c.current().map(|p| p.ord)).min() else { break };
+        tfs.iter_mut().for_each(|x| *x = 0);
+        let mut partial = 0.0;
+        let mut len = 0;
+        for c in cursors[e..].iter_mut() {
+            if let Some(p) = c.current().filter(|p| p.ord == d) {
+                tfs[c.t] = p.tf;
+                len = p.len;
+                partial += bm.term(c.idf, p.tf, p.len);
+                c.next(view, keys)?;
+            }
+        }
+        let mut pruned = false;
+        for i in (0..e).rev() {
+            let th = theta.unwrap_or(f64::NEG_INFINITY);
+            let rest = if i > 0 { prefix[i - 1] } else { 0.0 };
+            if partial * (1.0 + SLACK) + cursors[i].ub + rest < th {
+                pruned = true;
+                break;
+            }
+            let c = &mut cursors[i];
+            let Some(block_ub) = c.skip_blocks(d, bm) else { continue };
+            if partial * (1.0 + SLACK) + block_ub + rest < th {
+                pruned = true;
+                break;
+            }
+            c.seek(d, view, keys, bm)?;
+            if let Some(p) = c.current().filter(|p| p.ord == d) {
+                tfs[c.t] = p.tf;
+                len = p.len;
+                partial += bm.term(c.idf, p.tf, p.len);
+            }
+        }
+        if pruned {
+            continue;
+        }
+        let score = canonical_score(bm, &idfs, &tfs, len);
+        if theta.is_some_and(|th| score < th) {
+            continue;
+        }
+        let entry = read_doc(view, keys, d)?
+            .ok_or_else(|| Error::corrupt(format!("text index: no document entry for ordinal {d}")))?;
+        if !top.admits(score, &entry.id) || !accept(d, &entry.id, &tfs)? {
+            continue;
+        }
+        top.push(Scored { id: entry.id, score });
+    }
+    Ok(top.into_sorted())
+}
