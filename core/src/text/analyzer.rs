@@ -9,8 +9,9 @@
 //! `os.path.join(a,` gives the chunks `os.path.join` and `a`; the apostrophe
 //! `’` does not cut). Each chunk is cut into words by Unicode word
 //! segmentation (UAX #29, `unicode-segmentation`'s `unicode_word_indices`).
-//! Chunks only matter for identifiers (below): the words are the same as
-//! UAX #29 gives on the whole text, all those characters being word breaks.
+//! Chunks only matter for identifiers (below): the pieces (below) are the
+//! same as on the whole text, all those characters being word breaks or
+//! piece breaks.
 //!
 //! **Words.** Each UAX #29 word is cut further into *pieces*: maximal runs of
 //! alphanumeric characters (`char::is_alphanumeric`) and the combining marks
@@ -50,15 +51,16 @@
 //! punctuation around it (a leading `'`, a trailing `.`, `:`, `'`, `-`, …;
 //! brackets, quotes, `,`, `;`, `?` and `!` already cut chunks) is not part
 //! of it, but the leading `--` of
-//! `--numeric-owner`, the `/` of `/etc/login.defs` and the `$` of `$HOME`
-//! are. The core is an *identifier* when, after its first alphanumeric
+//! `--numeric-owner`, the `/` of `/etc/login.defs` and the `$` of
+//! `$SSH_ASKPASS` are. The core is an *identifier* when, after its first alphanumeric
 //! character, it holds only alphanumeric characters, combining marks and the
 //! connectors `-` `_` `.` `/` `\` `:` `@` `#` `+` `~` `=` `&`, at least one
 //! connector, and no CJK character. For an identifier, besides its pieces
 //! (which are ordinary words, stemmed and stop-filtered with `En`), a
 //! *whole* token (`whole: true`) is emitted: the folded core, not stemmed,
 //! not stop-filtered, dropped when longer than [`MAX_TERM_BYTES`], at the
-//! position of the first piece, with the core's byte range. Also, each
+//! position of the first piece (emitted even when, with `En`, every piece is
+//! a stop word: `the-a`), with the core's byte range. Also, each
 //! segment of the identifier between `/`, `\` or `:` separators that is
 //! itself compound (from its first to its last alphanumeric character it
 //! holds a connector) gets a whole token of its own (when it differs from
@@ -71,8 +73,10 @@
 //! between alphanumeric characters).
 //!
 //! **Order.** Tokens come in order of `start`; a whole token comes right
-//! before its first piece. Every non-whole token has a distinct position,
-//! increasing with `start`.
+//! before the token of its first piece (or before the identifier's next
+//! whole token or piece token, when a stop word leaves the first piece
+//! without one). Every non-whole token has a distinct position, increasing
+//! with `start`.
 //!
 //! **Queries.** [`parse_query`]: text between double quotes (`"`, or `“`
 //! and `”`, any of them opening or closing) is a phrase; an unmatched
@@ -83,7 +87,15 @@
 //! `"state of the art"` is `(0, state), (3, art)` and matches
 //! `the state of the art` (and any text with `state` three positions before
 //! `art`). A phrase of fewer than two tokens is not kept as a phrase (its
-//! term stays in `terms`); equal phrases are kept once.
+//! term stays in `terms`); equal phrases are kept once. A stop-word-only or
+//! empty query has no terms and no phrases. [`phrase_matches`] expects the
+//! document's tokens from [`analyze`] with the query's analyzer.
+//!
+//! Whole tokens make exact identifier queries rank higher, but a query's
+//! whole token need not be in a matching document: `etc/login.defs` (no
+//! leading `/`) has the whole token `etc/login.defs`, which
+//! `/etc/login.defs` lacks; its pieces match. So a search should rank by
+//! the terms (BM25 over any of them) rather than require every term.
 
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
@@ -141,7 +153,7 @@ pub struct Token {
 }
 
 /// Tokens of a text, in order of `start` (a whole-identifier token comes
-/// right before its first part).
+/// right before its first part; see the module doc for the rules).
 pub fn analyze(analyzer: Analyzer, text: &str) -> Vec<Token> {
     let mut e = Emitter::new(analyzer, text);
     let mut chunk_start = None;
