@@ -33,7 +33,7 @@
 //! [`Analyzer::En`], a folded piece that is one of Lucene's classic English
 //! stop words (see `stopwords.rs`) takes its position and emits no token;
 //! the others are stemmed with the Snowball English stemmer
-//! (`rust-stemmers`). [`Analyzer::Simple`] neither stems nor removes stop
+//! (`rust-stemmers`; stems are cached per thread, at most 32768 of them). [`Analyzer::Simple`] neither stems nor removes stop
 //! words.
 //!
 //! **CJK.** Han, Hiragana, Katakana and Hangul characters are not folded;
@@ -97,9 +97,13 @@
 //! `/etc/login.defs` lacks; its pieces match. So a search should rank by
 //! the terms (BM25 over any of them) rather than require every term.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 use unicode_segmentation::UnicodeSegmentation;
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use super::stopwords::is_english_stop_word;
 
@@ -404,6 +408,31 @@ fn alnum_end(s: &str) -> usize {
     end
 }
 
+/// Most stems kept per thread; the cache is emptied when full.
+const STEM_CACHE_MAX: usize = 1 << 15;
+
+thread_local! {
+    /// Stems of recent words (stemming is most of `En`'s cost, and the words
+    /// of a corpus repeat).
+    static STEMS: RefCell<HashMap<Box<str>, Box<str>, Xxh3DefaultBuilder>> =
+        const { RefCell::new(HashMap::with_hasher(Xxh3DefaultBuilder)) };
+}
+
+/// `stemmer.stem(word)`, through the cache.
+fn stem_cached(stemmer: &Stemmer, word: &str) -> String {
+    STEMS.with_borrow_mut(|stems| {
+        if let Some(stem) = stems.get(word) {
+            return String::from(&**stem);
+        }
+        let stem = stemmer.stem(word).into_owned();
+        if stems.len() >= STEM_CACHE_MAX {
+            stems.clear();
+        }
+        stems.insert(word.into(), stem.as_str().into());
+        stem
+    })
+}
+
 struct Emitter<'a> {
     text: &'a str,
     stemmer: Option<Stemmer>,
@@ -547,7 +576,7 @@ impl<'a> Emitter<'a> {
                 if is_english_stop_word(&self.buf) {
                     return;
                 }
-                stemmer.stem(&self.buf).into_owned()
+                stem_cached(stemmer, &self.buf)
             }
             None => self.buf.clone(),
         };
@@ -827,6 +856,21 @@ mod tests {
         assert_eq!(terms(Analyzer::Simple, "Ｒｕｓｔ"), ["rust"]);
         // Numbers with commas are pieces, consistently.
         assert!(matches_query(Analyzer::En, "costs 1,000,000 dollars", "\"1,000,000\""));
+    }
+
+    #[test]
+    fn stem_cache_agrees_with_the_stemmer() {
+        let stemmer = Stemmer::create(Algorithm::English);
+        // More distinct words than the cache holds, twice: misses, hits and
+        // clearing.
+        for round in 0..2 {
+            for i in 0..STEM_CACHE_MAX + 100 {
+                let word = format!("connection{i}s");
+                let word = if i % 3 == 0 { "running" } else { word.as_str() };
+                assert_eq!(stem_cached(&stemmer, word), stemmer.stem(word), "{round} {word}");
+            }
+        }
+        assert!(STEMS.with_borrow(|s| s.len()) <= STEM_CACHE_MAX);
     }
 
     #[test]
