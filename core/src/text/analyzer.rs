@@ -852,6 +852,9 @@ mod tests {
         assert_eq!(wholes("`SSH_ASKPASS`, \"e2e-test\"; 'a.b'"), ["SSH_ASKPASS", "e2e-test", "a.b"]);
         assert_eq!(wholes("Vec<std::string::String>"), ["std::string::String"]);
         assert_eq!(wholes("tar --owner=root x"), ["--owner=root"]);
+        assert_eq!(wholes("echo $SSH_ASKPASS:"), ["$SSH_ASKPASS"]);
+        assert_eq!(wholes("mail me@example.com."), ["me@example.com"]);
+        assert_eq!(wholes("‘state-of-the-art’ U.S."), ["state-of-the-art", "U.S"]);
         // Fullwidth letters fold to ASCII.
         assert_eq!(terms(Analyzer::Simple, "Ｒｕｓｔ"), ["rust"]);
         // Numbers with commas are pieces, consistently.
