@@ -3,4 +3,4 @@
 
 pub mod analyzer;
 pub mod chunk;
-mod stopwords;
+pub mod stopwords;
