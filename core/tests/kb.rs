@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axon_core::embed::{EmbedError, EmbedResult, Embedder};
 use axon_core::engine::{Durability, EngineOptions};
-use axon_core::kb::{KbInput, KbOptions, KnowledgeStore, Progress, QueryOptions, MAX_SOURCE_BYTES};
+use axon_core::kb::{KbInput, KbOptions, KnowledgeStore, Progress, QueryMode, QueryOptions, MAX_SOURCE_BYTES};
 use axon_core::storage::crash::{Rng, SimDisk};
 use axon_core::storage::Storage;
 use axon_core::text::chunk::{chunk, ChunkOptions};
@@ -180,12 +180,28 @@ fn add_then_query_finds_the_passage() {
     assert!(top.text.contains("Penguins are flightless"), "{top:?}");
     assert_eq!(top.text, &ANIMALS[top.start..top.end]);
     assert_eq!(top.metadata, json!({"year": 2020, "lang": "en", "tags": ["a", "b"]}).as_object().unwrap().clone());
-    assert!(top.score > 0.3 && top.score <= 1.0, "{}", top.score);
     for w in hits.windows(2) {
         assert!(w[0].score >= w[1].score);
     }
+    // Hybrid (the default) highlights the query's words in the passage.
+    let words: Vec<&str> = top.highlights.iter().map(|&(s, e)| &top.text[s..e]).collect();
+    assert!(words.contains(&"Penguins") && words.contains(&"flightless"), "{words:?}");
+    // Vector mode scores by cosine similarity and highlights nothing.
+    let vector = QueryOptions { mode: QueryMode::Vector, ..Default::default() };
+    let vhits = kb.query_with("flightless penguins swim", 3, &vector).unwrap();
+    assert!(vhits[0].score > 0.3 && vhits[0].score <= 1.0, "{}", vhits[0].score);
+    assert!(vhits.iter().all(|p| p.highlights.is_empty()));
+    // Text mode embeds nothing and ranks by BM25.
+    let fake = Fake::new("fake-v1", 64);
+    let counted = KnowledgeStore::open(&db, "docs", fake.clone(), opts(16, 2)).unwrap();
+    let text = QueryOptions { mode: QueryMode::Text, ..Default::default() };
+    let thits = counted.query_with("penguins", 3, &text).unwrap();
+    assert_eq!(fake.embed_calls.load(Ordering::SeqCst), 0, "text mode must not call the embedder");
+    assert!(thits[0].text.contains("Penguins"), "{:?}", thits[0]);
+    assert!(matches!(kb.query_with("  ", 3, &text), Err(Error::InvalidArgument(_))));
+    assert!(kb.query_with("the of and", 3, &text).unwrap().is_empty(), "a stop-word-only text query");
     // A query equal to a passage scores (about) 1.
-    let exact = kb.query(&top.text, 1, None).unwrap();
+    let exact = kb.query_with(&top.text, 1, &vector).unwrap();
     assert_eq!((exact[0].source.as_str(), exact[0].chunk), ("animals.txt", top.chunk));
     assert!((exact[0].score - 1.0).abs() < 1e-5);
     // Every passage maps back to its source text.

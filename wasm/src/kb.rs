@@ -137,7 +137,7 @@ impl KnowledgeBase {
         if so.field.is_some() {
             return Err(WasmError::InvalidArgument("query options: unknown option \"field\"".into()).into());
         }
-        let qo = QueryOptions { filter: so.filter.as_ref(), ef: so.ef, exact: so.exact };
+        let qo = QueryOptions { filter: so.filter.as_ref(), ef: so.ef, exact: so.exact, ..Default::default() };
         let passages = self.kb()?.query_with(text, k as usize, &qo)?;
         let out: Vec<Json> = passages
             .iter()

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value as Json;
 
 use super::fulltext::write::TextChanges;
+use super::fulltext::TextField;
 use super::index;
-use crate::catalog::{count_key, doc_key, Catalog, CollectionInfo, CATALOG_KEY};
+use crate::catalog::{count_key, doc_key, doc_prefix, Catalog, CollectionInfo, CATALOG_KEY};
 use crate::engine::{KvOp, View};
-use crate::model::{validate, Document, Schema};
+use crate::model::{validate, Document, FieldType, Schema, TextOptions};
 use crate::{codec, limits, Error, Result};
 use std::sync::Arc;
 
@@ -30,6 +31,11 @@ pub enum BatchOp {
     Update { collection: String, id: String, patch: Json },
     /// Remove a document if it exists.
     Delete { collection: String, id: String },
+    /// Give a `string` or `string[]` field a full-text index and index every
+    /// document already there. Commits alone (a batch holding it holds
+    /// nothing else); `existed` says whether the field already had one (then
+    /// nothing changes).
+    AddTextIndex { collection: String, field: String, options: TextOptions },
 }
 
 /// Operations that commit together or not at all, across collections.
@@ -111,6 +117,25 @@ fn index_changes(coll: u32, schema: &Schema, old: Option<&Document>, new: Option
     let after = new.map(|d| index::entries(coll, schema, d)).unwrap_or_default();
     ops.extend(before.difference(&after).map(|k| KvOp::Delete { key: k.clone() }));
     ops.extend(after.difference(&before).map(|k| KvOp::Put { key: k.clone(), value: Vec::new() }));
+}
+
+/// Checks BM25 parameters given through the API (the schema parser checks
+/// its own).
+fn check_text_options(field: &str, o: &TextOptions) -> Result<()> {
+    let ok = o.k1.is_finite()
+        && (0.0..=crate::model::schema::MAX_K1).contains(&o.k1)
+        && o.b.is_finite()
+        && (0.0..=1.0).contains(&o.b);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "field {field:?}: k1 must be from 0 to {} and b from 0 to 1, not {} and {}",
+            crate::model::schema::MAX_K1,
+            o.k1,
+            o.b
+        )))
+    }
 }
 
 /// Reads a document count record.
@@ -270,6 +295,44 @@ pub(crate) fn resolve(
                     *deltas.entry(info.id).or_default() += 1;
                 }
                 existed.push(was);
+            }
+            BatchOp::AddTextIndex { collection, field, options } => {
+                if batch.ops.len() != 1 {
+                    return Err(Error::InvalidArgument(
+                        "adding a text index commits alone: put nothing else in its batch".into(),
+                    ));
+                }
+                let cat = changed.get_or_insert_with(|| base.clone());
+                let info =
+                    cat.collections.get_mut(collection).ok_or_else(|| Error::CollectionNotFound(collection.clone()))?;
+                let no = info.schema.fields.keys().position(|k| k == field);
+                let def = info
+                    .schema
+                    .fields
+                    .get_mut(field)
+                    .ok_or_else(|| Error::InvalidArgument(format!("unknown field {field:?}")))?;
+                if !matches!(def.ty, FieldType::String | FieldType::StringArray) {
+                    return Err(Error::InvalidArgument(format!(
+                        "field {field:?} is {}: only string and string[] fields can have a text index",
+                        def.ty.name()
+                    )));
+                }
+                check_text_options(field, options)?;
+                if def.text.is_some() {
+                    existed.push(true);
+                    changed = None;
+                    continue;
+                }
+                def.text = Some(*options);
+                let tf = TextField { no: no.unwrap_or(0) as u16, name: field.clone(), opts: *options };
+                let (coll, prefix) = (info.id, doc_prefix(info.id));
+                let end = crate::keys::prefix_end(&prefix);
+                view.scan(&prefix, end.as_deref(), &mut |_, v| {
+                    let doc: Document = codec::decode(v, "document")?;
+                    text.add_to_field(coll, &tf, &doc);
+                    Ok(true)
+                })?;
+                existed.push(false);
             }
             BatchOp::Update { collection, id, patch } => {
                 let (coll_id, schema) = lookup(&changed, collection)?;

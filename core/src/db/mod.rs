@@ -97,6 +97,13 @@ impl Db {
         self.one(BatchOp::CreateCollection { name: name.into(), schema }).map(|_| ())
     }
 
+    /// Gives a `string` or `string[]` field a full-text index, indexing the
+    /// documents already there in the same commit. Returns whether the field
+    /// already had one (then nothing changes, whatever `options` says).
+    pub fn add_text_index(&self, collection: &str, field: &str, options: crate::model::TextOptions) -> Result<bool> {
+        self.one(BatchOp::AddTextIndex { collection: collection.into(), field: field.into(), options })
+    }
+
     /// Drops a collection and its documents.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         self.one(BatchOp::DropCollection { name: name.into() }).map(|_| ())

@@ -147,7 +147,7 @@ pub(crate) fn metadata_fields(fields: Option<&Json>) -> Result<BTreeMap<String, 
 pub(crate) fn chunks_schema(dim: usize, metadata: &BTreeMap<String, FieldDef>) -> Result<Schema> {
     let v = json!({"fields": {
         F_SOURCE: {"type": "string", "index": true},
-        F_TEXT: {"type": "string"},
+        F_TEXT: {"type": "string", "text": true},
         F_START: {"type": "int"},
         F_END: {"type": "int"},
         F_CHUNK: {"type": "int"},

@@ -65,7 +65,7 @@ use serde_json::Value as Json;
 pub use add::{AddReport, KbInput, Progress, FLUSH_BYTES, MAX_SOURCE_ENCODED};
 pub use commit::MAX_ATTEMPTS;
 pub use layout::{check_source, check_store_name, MAX_SOURCE_BYTES, MAX_STORE_NAME, RESERVED};
-pub use query::{Passage, QueryOptions};
+pub use query::{Passage, QueryMode, QueryOptions};
 pub use sources::{KbStats, SourceInfo};
 
 use crate::db::{BatchOp, Db, WriteBatch};
@@ -190,6 +190,14 @@ impl KnowledgeStore {
                     }
                 };
                 check_recorded(name, &meta.chunking, &recorded_fields, &opts, &given_fields)?;
+                // A store made before text indexes existed gains one on its
+                // passages now (one commit indexing every passage).
+                let schema = if schema.field(layout::F_TEXT).is_some_and(|f| f.text.is_none()) {
+                    db.add_text_index(&chunks, layout::F_TEXT, crate::model::TextOptions::default())?;
+                    db.schema(&chunks)?
+                } else {
+                    schema
+                };
                 return Ok(KnowledgeStore {
                     db: db.clone(),
                     name: name.into(),

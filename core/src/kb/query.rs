@@ -1,19 +1,59 @@
-//! Questions: the passages nearest to a text.
+//! Questions: the passages that best answer a text, by hybrid retrieval
+//! (BM25 over the passage text fused with embedding similarity, the
+//! default), by embedding only, or by text only.
 
 use serde_json::{Map, Value as Json};
 
 use super::layout::{F_CHUNK, F_END, F_SOURCE, F_START, F_TEXT, F_VECTOR, RESERVED};
 use super::{invalid, KnowledgeStore};
 use crate::db::hybrid::MAX_EF;
-use crate::db::search::{SearchHit, MAX_K};
-use crate::db::SearchOptions;
+use crate::db::search::MAX_K;
+use crate::db::{Fusion, Hit, Search, SearchOptions};
 use crate::filter::Filter;
 use crate::model::{Document, Value};
 use crate::{Error, Result};
 
+/// Which retrieval a query uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryMode {
+    /// BM25 and embedding similarity, fused by RRF (the default).
+    #[default]
+    Hybrid,
+    /// Embedding similarity only.
+    Vector,
+    /// BM25 over the passage text only (no embedding).
+    Text,
+}
+
+impl QueryMode {
+    /// The mode named `s` (`hybrid`, `vector`, `text`).
+    pub fn from_name(s: &str) -> Result<QueryMode> {
+        match s {
+            "hybrid" => Ok(QueryMode::Hybrid),
+            "vector" => Ok(QueryMode::Vector),
+            "text" => Ok(QueryMode::Text),
+            _ => Err(invalid(format!("unknown query mode {s:?} (expected \"hybrid\", \"vector\" or \"text\")"))),
+        }
+    }
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryMode::Hybrid => "hybrid",
+            QueryMode::Vector => "vector",
+            QueryMode::Text => "text",
+        }
+    }
+}
+
 /// How to run a query, beyond the text and `k`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct QueryOptions<'a> {
+    /// Hybrid (default), vector or text retrieval.
+    pub mode: QueryMode,
+    /// How hybrid retrieval fuses its lists (RRF by default).
+    pub fusion: Fusion,
+    /// Weight of the text side of hybrid retrieval, in `[0, 1]` (default 0.5).
+    pub text_weight: Option<f64>,
     /// Only passages matching this filter (the scan filter language, over
     /// `source`, `text`, `start`, `end`, `chunk`, `id` and the declared
     /// metadata fields).
@@ -32,9 +72,13 @@ pub struct Passage {
     pub source: String,
     /// Its text: `source_text[start..end]`.
     pub text: String,
-    /// Cosine similarity of the query and passage embeddings, in `[-1, 1]`:
-    /// higher is more similar.
+    /// Its rank score, higher first: in vector mode the cosine similarity of
+    /// the query and passage embeddings (in `[-1, 1]`), in text mode the
+    /// BM25 score, in hybrid mode the fused score.
     pub score: f32,
+    /// Byte ranges of `text` where a query term occurs (empty in vector
+    /// mode).
+    pub highlights: Vec<(usize, usize)>,
     /// Byte offset of the passage in its source text.
     pub start: usize,
     /// Byte offset just past the passage.
@@ -57,10 +101,33 @@ impl KnowledgeStore {
     /// the chunk schema; these are checked before the text is embedded.
     /// Returns `min(k, matching passages)` passages (approximate unless
     /// `exact`, as [`crate::Db::search`]); an empty store gives none.
+    ///
+    /// A text mode query needs words (an empty text is an error), and one
+    /// whose every word is a stop word finds nothing; hybrid mode then
+    /// ranks by the embedding alone.
     pub fn query_with(&self, text: &str, k: usize, opts: &QueryOptions<'_>) -> Result<Vec<Passage>> {
         self.check_query(k, opts)?;
-        let vector = self.embed(&[text])?.pop().ok_or_else(|| invalid("the embedder returned no vector"))?;
-        self.query_vector(&vector, k, opts)
+        let vector = match opts.mode {
+            QueryMode::Text => None,
+            _ => Some(self.embed(&[text])?.pop().ok_or_else(|| invalid("the embedder returned no vector"))?),
+        };
+        if opts.mode == QueryMode::Vector {
+            return self.query_vector(vector.as_deref().unwrap_or_default(), k, opts);
+        }
+        let search = Search {
+            text: Some(text.to_string()),
+            vector,
+            k,
+            filter: opts.filter.cloned(),
+            text_field: Some(F_TEXT.into()),
+            vector_field: Some(F_VECTOR.into()),
+            fusion: opts.fusion,
+            text_weight: opts.text_weight,
+            ef: opts.ef,
+            exact: opts.exact,
+            highlights: true,
+        };
+        self.db.search(&self.chunks, &search)?.into_iter().map(hit_passage).collect()
     }
 
     /// [`KnowledgeStore::query_with`] for a query already embedded with the
@@ -74,7 +141,7 @@ impl KnowledgeStore {
             exact: opts.exact,
         };
         let hits = self.db.search_vector(&self.chunks, vector, k, &search)?;
-        hits.into_iter().map(passage).collect()
+        hits.into_iter().map(|h| passage(h.doc, (1.0 - h.distance).clamp(-1.0, 1.0), Vec::new())).collect()
     }
 
     fn check_query(&self, k: usize, opts: &QueryOptions<'_>) -> Result<()> {
@@ -88,6 +155,11 @@ impl KnowledgeStore {
         }
         if let Some(f) = opts.filter {
             Filter::parse(&self.schema, f)?;
+        }
+        if let Some(w) = opts.text_weight {
+            if !(0.0..=1.0).contains(&w) {
+                return Err(invalid(format!("text weight must be between 0 and 1, not {w}")));
+            }
         }
         Ok(())
     }
@@ -111,9 +183,15 @@ fn count(doc: &mut Document, field: &str) -> Result<usize> {
     }
 }
 
-/// A search hit as a passage.
-fn passage(hit: SearchHit) -> Result<Passage> {
-    let mut doc = hit.doc;
+/// A hybrid or text hit as a passage.
+fn hit_passage(hit: Hit) -> Result<Passage> {
+    let highlights =
+        hit.highlights.get(F_TEXT).map(|v| v.iter().map(|h| (h.start, h.end)).collect()).unwrap_or_default();
+    passage(hit.doc, hit.score as f32, highlights)
+}
+
+/// A chunk document as a passage.
+fn passage(mut doc: Document, score: f32, highlights: Vec<(usize, usize)>) -> Result<Passage> {
     let source = string(&mut doc, F_SOURCE)?;
     let text = string(&mut doc, F_TEXT)?;
     let (start, end, chunk) = (count(&mut doc, F_START)?, count(&mut doc, F_END)?, count(&mut doc, F_CHUNK)?);
@@ -125,6 +203,5 @@ fn passage(hit: SearchHit) -> Result<Passage> {
         }
         _ => Map::new(),
     };
-    let score = (1.0 - hit.distance).clamp(-1.0, 1.0);
-    Ok(Passage { source, text, score, start, end, chunk, metadata })
+    Ok(Passage { source, text, score, highlights, start, end, chunk, metadata })
 }

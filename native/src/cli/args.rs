@@ -172,6 +172,10 @@ pub struct KbQueryArgs {
     /// Candidate list size of the vector search (1..=100000).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub ef: Option<u32>,
+    /// hybrid: BM25 over the passage text fused with embedding similarity;
+    /// vector: embeddings only; text: BM25 only (loads no model).
+    #[arg(long, value_name = "MODE", value_parser = ["hybrid", "vector", "text"], default_value = "hybrid")]
+    pub mode: String,
     /// Model directory (default: $AXON_MODEL_DIR, else models/all-MiniLM-L6-v2).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
@@ -243,21 +247,35 @@ pub struct ImportArgs {
 pub struct SearchArgs {
     /// Collection name.
     pub collection: String,
-    /// The query: a JSON array of numbers. Prints the hits as JSONL, best
-    /// first; "score" is the cosine similarity, the inner product or the
-    /// Euclidean distance, following the field's metric.
-    #[arg(long, value_name = "JSON", required_unless_present = "fvecs", conflicts_with = "fvecs")]
+    /// A text query (words, "quoted phrases"): BM25 over a text field, fused
+    /// with the vector search when --vector is given too. Prints JSONL hits
+    /// {"id", "score", "doc", "highlights"}, best first.
+    #[arg(long, value_name = "QUERY", allow_hyphen_values = true, conflicts_with = "fvecs")]
+    pub text: Option<String>,
+    /// The query vector: a JSON array of numbers. Alone it prints the hits as
+    /// JSONL, best first; "score" is the cosine similarity, the inner product
+    /// or the Euclidean distance, following the field's metric.
+    #[arg(long, value_name = "JSON", required_unless_present_any = ["fvecs", "text"], conflicts_with = "fvecs")]
     pub vector: Option<String>,
+    /// How a text and vector search are fused: reciprocal rank fusion, or a
+    /// weighted sum of min-max normalised scores.
+    #[arg(long, value_name = "NAME", value_parser = ["rrf", "relative"], default_value = "rrf")]
+    pub fusion: String,
+    /// Weight of the text side of a fused search, from 0 to 1 (the vector side
+    /// gets the rest).
+    #[arg(long, value_name = "W")]
+    pub text_weight: Option<f64>,
     /// Batch mode: run every vector of this .fvecs file as a query, write
     /// the ids to --ivecs-out and print "queries=N seconds=S qps=Q".
     #[arg(long, value_name = "FILE", requires = "ivecs_out")]
     pub fvecs: Option<PathBuf>,
     /// Number of hits per query (1 to 10000).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", default_value_t = 10)]
     pub k: usize,
-    /// The vector field (default: the collection's only vector field).
+    /// The field to search: a text field for --text, a vector field for
+    /// --vector; give it twice for both (default: the collection's only one).
     #[arg(long, value_name = "F")]
-    pub field: Option<String>,
+    pub field: Vec<String>,
     /// A JSON filter the hits must match, e.g. '{"year": {"$gte": 2000}}'.
     #[arg(long, value_name = "JSON")]
     pub filter: Option<String>,

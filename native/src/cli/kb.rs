@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axon_core::embed::{EmbedError, EmbedResult, Embedder};
-use axon_core::kb::{KbInput, KbOptions, KnowledgeStore, Passage, QueryOptions};
+use axon_core::kb::{KbInput, KbOptions, KnowledgeStore, Passage, QueryMode, QueryOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value as Json};
 
@@ -173,8 +173,9 @@ fn add(db: &Db, args: &KbAddArgs, out: &mut impl Write, err: &mut impl Write) ->
 
 /// One query hit as a JSON line.
 pub(crate) fn passage_json(p: &Passage) -> Json {
+    let highlights: Vec<[usize; 2]> = p.highlights.iter().map(|&(s, e)| [s, e]).collect();
     json!({"source": p.source, "text": p.text, "score": p.score, "start": p.start, "end": p.end,
-        "chunk": p.chunk, "metadata": p.metadata})
+        "chunk": p.chunk, "metadata": p.metadata, "highlights": highlights})
 }
 
 fn query(db: &Db, args: &KbQueryArgs, out: &mut impl Write) -> Result<(), CliError> {
@@ -187,8 +188,13 @@ fn query(db: &Db, args: &KbQueryArgs, out: &mut impl Write) -> Result<(), CliErr
     if KnowledgeStore::recorded_model(db, &args.store)?.is_none() {
         return Err(CliError::not_found(format!("no knowledge store {:?} in this database", args.store)));
     }
-    let store = open_with_model(db, &args.store, args.model.as_deref())?;
-    let opts = QueryOptions { filter: filter.as_ref(), ef: args.ef.map(|e| e as usize), exact: false };
+    let mode = QueryMode::from_name(&args.mode)?;
+    // Text mode embeds nothing: no model is loaded.
+    let store = match mode {
+        QueryMode::Text => open_recorded(db, &args.store)?,
+        _ => open_with_model(db, &args.store, args.model.as_deref())?,
+    };
+    let opts = QueryOptions { mode, filter: filter.as_ref(), ef: args.ef.map(|e| e as usize), ..Default::default() };
     for p in store.query_with(&args.text, args.k, &opts)? {
         writeln!(out, "{}", passage_json(&p)).map_err(stdout_error)?;
     }

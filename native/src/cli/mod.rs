@@ -30,6 +30,7 @@ pub mod error;
 mod json_io;
 mod kb;
 mod put;
+mod text_search;
 mod vectors;
 
 use std::io::{self, Write};

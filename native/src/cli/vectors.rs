@@ -233,7 +233,7 @@ fn check_import_field(
 }
 
 /// Parses a `--vector` argument: a JSON array of finite numbers.
-fn parse_vector(arg: &str) -> Result<Vec<f32>, CliError> {
+pub(super) fn parse_vector(arg: &str) -> Result<Vec<f32>, CliError> {
     let bad = |msg: String| CliError::failed(format!("invalid --vector: {msg}"));
     let json: Json = serde_json::from_str(arg).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     let Json::Array(items) = json else {
@@ -252,9 +252,15 @@ fn parse_vector(arg: &str) -> Result<Vec<f32>, CliError> {
 
 /// `axon search`.
 pub fn search(db: &Db, args: &SearchArgs, out: &mut impl Write) -> Result<(), CliError> {
+    if args.text.is_some() {
+        return super::text_search::search(db, args, out);
+    }
     let snap = db.snapshot();
     let schema = snap.schema(&args.collection)?;
-    let (field, dim, metric) = schema.vector_field(args.field.as_deref())?;
+    if args.field.len() > 1 {
+        return Err(CliError::failed("invalid argument: a vector search takes one --field"));
+    }
+    let (field, dim, metric) = schema.vector_field(args.field.first().map(String::as_str))?;
     if args.k == 0 || args.k > MAX_K {
         return Err(CliError::failed(format!("invalid argument: --k must be between 1 and {MAX_K}, not {}", args.k)));
     }

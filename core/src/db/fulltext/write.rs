@@ -8,7 +8,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::postings::{decode_block, decode_block_into, encode_block, BlockMeta, Posting, BLOCK_LEN};
-use super::{doc_terms, read_doc, read_ordinal, read_stats, read_term, text_fields, DocEntry, FieldKeys, FieldStats};
+use super::{
+    doc_terms, read_doc, read_ordinal, read_stats, read_term, text_fields, DocEntry, FieldKeys, FieldStats, TextField,
+};
 use crate::engine::{KvOp, View};
 use crate::model::{Document, Schema, TextOptions};
 use crate::{codec, Error, Result};
@@ -61,13 +63,7 @@ impl TextChanges {
             if before == after {
                 continue;
             }
-            let ch = self.fields.entry((coll, f.no)).or_insert_with(|| FieldChanges {
-                keys: FieldKeys::new(coll, f.no),
-                name: f.name.clone(),
-                removed: Vec::new(),
-                removed_ids: HashSet::new(),
-                added: HashMap::new(),
-            });
+            let ch = self.field(coll, &f);
             if let Some(old) = old {
                 ch.remove(view, &f.opts, old)?;
             }
@@ -78,6 +74,25 @@ impl TextChanges {
             }
         }
         Ok(())
+    }
+
+    /// Adds a document (not yet in it) to one field's index: for a field
+    /// that just got its text index.
+    pub fn add_to_field(&mut self, coll: u32, f: &TextField, doc: &Document) {
+        if let Some((len, terms)) = doc_terms(&f.opts, doc, &f.name) {
+            let ch = self.field(coll, f);
+            ch.added.insert(doc.id.clone(), Added { id: doc.id.clone(), len, terms });
+        }
+    }
+
+    fn field(&mut self, coll: u32, f: &TextField) -> &mut FieldChanges {
+        self.fields.entry((coll, f.no)).or_insert_with(|| FieldChanges {
+            keys: FieldKeys::new(coll, f.no),
+            name: f.name.clone(),
+            removed: Vec::new(),
+            removed_ids: HashSet::new(),
+            added: HashMap::new(),
+        })
     }
 
     /// Forgets the changes to a collection dropped later in the batch.
