@@ -151,9 +151,30 @@ fn kb_add_query_remove_and_readd() {
     let (start, end) = (hits[0]["start"].as_u64().unwrap() as usize, hits[0]["end"].as_u64().unwrap() as usize);
     assert_eq!(hits[0]["text"].as_str().unwrap(), &DATABASES[start..end], "offsets point into the source");
     assert!(hits[0]["score"].as_f64().unwrap() > hits[1]["score"].as_f64().unwrap());
-    for key in ["source", "text", "score", "start", "end", "chunk", "metadata"] {
+    for key in ["source", "text", "score", "start", "end", "chunk", "metadata", "highlights"] {
         assert!(hits[0].get(key).is_some(), "{key}");
     }
+    // Hybrid (the default) highlights the question's words in the passage.
+    let text0 = hits[0]["text"].as_str().unwrap();
+    let words: Vec<String> = hits[0]["highlights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| text0[r[0].as_u64().unwrap() as usize..r[1].as_u64().unwrap() as usize].to_lowercase())
+        .collect();
+    assert!(!words.is_empty() && words.iter().all(|w| text0.to_lowercase().contains(w.as_str())), "{words:?}");
+    // Text mode needs no model (none is given here), vector mode scores by
+    // cosine similarity and highlights nothing.
+    let text_hits = kb(&db, &["query", "transaction logs durable", "--mode", "text", "--k", "2"]).ok().hits();
+    assert_eq!(text_hits[0]["source"], dbtxt.as_str());
+    let vector_hits =
+        kb(&db, &["query", "How do transaction logs keep commits durable?", "--mode", "vector", "--model", m])
+            .ok()
+            .hits();
+    assert_eq!(vector_hits[0]["source"], dbtxt.as_str());
+    assert!(vector_hits[0]["score"].as_f64().unwrap() <= 1.0);
+    assert_eq!(vector_hits[0]["highlights"], serde_json::json!([]));
+    kb(&db, &["query", "x", "--mode", "fuzzy"]).fails(1, &["hybrid", "vector", "text"]);
     let top = |q: &str, extra: &[&str]| -> String {
         let mut args = vec!["query", q, "--k", "1", "--model", m];
         args.extend_from_slice(extra);
