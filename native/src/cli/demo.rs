@@ -88,7 +88,7 @@ pub fn run(dir: Option<&Path>, model: Option<&Path>, out: &mut impl Write) -> Re
             let hits = store.query(q, SHOWN, None)?;
             w(out, format!("\nQ: {q}   ({:.1} ms)", t.elapsed().as_secs_f64() * 1e3))?;
             for (i, p) in hits.iter().enumerate() {
-                w(out, format!("  {}. [{:.3}] {} @{}..{}", i + 1, p.score, p.source, p.start, p.end))?;
+                w(out, format!("  {}. [{:.4}] {} @{}..{}", i + 1, p.score, p.source, p.start, p.end))?;
                 w(out, format!("     {}", snippet(&p.text, 220)))?;
             }
         }
