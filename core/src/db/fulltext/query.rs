@@ -14,6 +14,11 @@
 //! be strictly below θ, so rounding never drops a document that ties or
 //! beats the k-th; ties are broken by document id (smaller first). The
 //! result is exactly the top k of exhaustive scoring.
+//!
+//! Essential terms skip blocks too: a block whose bound plus every other
+//! term's bound is below θ is passed over unread. A document in it that
+//! another term brings up scores without this term, which is still below θ,
+//! so it is rejected just as its true score would be.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -217,6 +222,25 @@ impl<'v> Cursor<'v> {
         Some(bm.term(self.idf, m.max_tf, m.min_len) * (1.0 + SLACK))
     }
 
+    /// Skips, unread, the blocks from the current one on whose bound is below
+    /// `limit`, then moves to a real posting.
+    fn skip_weak_blocks(&mut self, limit: f64, view: &View<'_>, keys: &FieldKeys, bm: &Bm25) -> Result<()> {
+        let start = self.block;
+        while self.block < self.metas.len() {
+            let m = &self.metas[self.block];
+            if bm.term(self.idf, m.max_tf, m.min_len) * (1.0 + SLACK) >= limit {
+                break;
+            }
+            self.block += 1;
+        }
+        if self.block != start {
+            self.loaded = false;
+            self.pos = 0;
+            self.settle(view, keys)?;
+        }
+        Ok(())
+    }
+
     /// Moves to the first posting at or after `target`.
     fn seek(&mut self, target: u32, view: &View<'_>, keys: &FieldKeys, bm: &Bm25) -> Result<()> {
         loop {
@@ -281,6 +305,16 @@ pub(crate) fn top_k(
             None => 0,
             Some(th) => prefix.iter().position(|&p| p >= th).unwrap_or(cursors.len()),
         };
+        // An essential term's block whose bound, with every other term's
+        // bound, stays below θ holds no document that can enter: skip it.
+        // (A document of it found through another term then scores without
+        // this term, still below θ, and is rejected as it should be.)
+        if let Some(th) = theta {
+            let total = prefix.last().copied().unwrap_or(0.0);
+            for c in cursors[e..].iter_mut() {
+                c.skip_weak_blocks(th - (total - c.ub), view, keys, bm)?;
+            }
+        }
         let Some(d) = cursors[e..].iter().filter_map(|c| c.current().map(|p| p.ord)).min() else { break };
         tfs.iter_mut().for_each(|x| *x = 0);
         let mut partial = 0.0;
