@@ -32,7 +32,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="/tmp/axon-text/qa")
     args = ap.parse_args()
-    ensure_installed([("python3.11-doc", "python3.11/html")])
+    ensure_installed([("python3.11-doc", "doc/python3.11/html")])
     words = 0
     for page in PAGES:
         p = Text()

@@ -9,13 +9,22 @@ the script apt-get installs the packages when their directories are missing):
   postgresql-doc-15   /usr/share/doc/postgresql-doc-15/html   the PostgreSQL 15 manual (HTML)
   erlang-doc          /usr/share/doc/erlang-doc               the Erlang/OTP 25 docs (HTML)
   python-django-doc   /usr/share/doc/python-django-doc/html   the Django 3.2 docs (HTML)
+  nodejs-doc          /usr/share/doc/nodejs/api               the Node.js 18 API docs (HTML; all.html skipped)
+  debian-handbook     /usr/share/doc/debian-handbook/html/en-US   The Debian Administrator's Handbook (English)
+  git-doc             /usr/share/doc/git-doc                  the Git 2.39 manual pages and guides (HTML)
+  sphinx-doc          /usr/share/doc/sphinx-doc/html          the Sphinx 5.3 docs (HTML; _modules skipped)
+  perl-doc            /usr/share/perl/5.36.0/pod              the Perl 5.36 manual (POD, converted here)
+  openjdk-17-doc      /usr/share/doc/openjdk-17-jre-headless/api/java.base   the Java 17 java.base API docs (HTML)
 
-Every `.html` file under those directories (sorted; index, search and
+Every `.html` file (`.pod` for Perl) under those directories (sorted; index, search and
 `_static`/`_sources`/`_downloads` pages skipped) is converted to plain text
 with the stdlib HTMLParser: only the page's main content when it has a
-`role="main"` element (Sphinx) or an `id` of "content" (Erlang) or "yui-main"
-(Django), else the body without the navigation headers and footers (DocBook); scripts, styles and the Sphinx "¶" header links are dropped.
+`role="main"` element (Sphinx) or an `id` of "content" (Erlang, Git), "yui-main"
+(Django) or "apicontent" (Node.js), else the body without the navigation headers and footers (DocBook); scripts, styles and the Sphinx "¶" header links are dropped.
 Block elements (p, div, li, pre, h1-h6, dt, dd, tr, ...) end a paragraph.
+POD: blank lines end a paragraph; command paragraphs keep their text (=head1 NAME
+gives "NAME"), =begin/=for/=cut ones are dropped, formatting codes keep their
+text (C<open> gives "open", L<text|target> gives "text"), E<..> become characters.
 
 Paragraphs are grouped into passages of about 100-250 words, never across files
 and only on paragraph boundaries (a paragraph of more than 250 words is cut into
@@ -24,8 +33,8 @@ one before it.
 
 Writes (deterministic for a given set of installed packages):
 
-  --out      JSONL, one passage a line: {"id": "p0000001", "source": "python3.11/html/library/os.html", "text": "..."}
-             (`source` is relative to /usr/share/doc); default /tmp/axon-text/corpus.jsonl
+  --out      JSONL, one passage a line: {"id": "p0000001", "source": "doc/python3.11/html/library/os.html", "text": "..."}
+             (`source` is relative to /usr/share); default /tmp/axon-text/corpus.jsonl
   --queries  JSON {"seed", "corpus", "passages", "sets": {"1": [[term], ...], "2": [...], "5": [...]}}:
              1,000 queries of 1, 2 and 5 terms. Each query picks a passage at random
              (fixed seed) and samples distinct words of it: lowercased alphabetic words of
@@ -44,16 +53,22 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 
-DOC = "/usr/share/doc"
+DOC = "/usr/share"
 SOURCES = [
-    ("python3.11-doc", "python3.11/html"),
-    ("linux-doc-6.1", "linux-doc-6.1/html"),
-    ("postgresql-doc-15", "postgresql-doc-15/html"),
-    ("erlang-doc", "erlang-doc"),
-    ("python-django-doc", "python-django-doc/html"),
+    ("python3.11-doc", "doc/python3.11/html"),
+    ("linux-doc-6.1", "doc/linux-doc-6.1/html"),
+    ("postgresql-doc-15", "doc/postgresql-doc-15/html"),
+    ("erlang-doc", "doc/erlang-doc"),
+    ("python-django-doc", "doc/python-django-doc/html"),
+    ("nodejs-doc", "doc/nodejs/api"),
+    ("debian-handbook", "doc/debian-handbook/html/en-US"),
+    ("git-doc", "doc/git-doc"),
+    ("sphinx-doc", "doc/sphinx-doc/html"),
+    ("perl-doc", "perl/5.36.0/pod"),
+    ("openjdk-17-doc", "doc/openjdk-17-jre-headless/api/java.base"),
 ]
-SKIP_DIRS = {"_static", "_sources", "_downloads", "_images"}
-SKIP_FILES = re.compile(r"^(genindex.*|py-modindex|search|searchindex|bookindex)\.html$")
+SKIP_DIRS = {"_static", "_sources", "_downloads", "_images", "_modules"}
+SKIP_FILES = re.compile(r"^(genindex.*|py-modindex|search|searchindex|bookindex|all)\.html$")
 
 MIN_WORDS, MAX_WORDS, PIECE_WORDS = 100, 250, 200
 
@@ -65,9 +80,9 @@ BLOCK = {
 VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source", "embed", "param", "track"}
 SKIP_TAGS = {"script", "style", "head", "noscript", "svg"}
 SKIP_CLASSES = {"navheader", "navfooter", "headerlink", "sphinxsidebar", "related", "footer", "breadcrumbs", "nav",
-                "topbar", "erlang-logo-wrapper", "search-expand", "topbar-expand"}
-SKIP_IDS = {"global-nav", "hd", "ft", "searchbox", "leftnav"}
-MAIN_IDS = {"content", "yui-main"}
+                "topbar", "erlang-logo-wrapper", "search-expand", "topbar-expand", "docnav"}
+SKIP_IDS = {"global-nav", "hd", "ft", "searchbox", "leftnav", "column2", "gtoc", "footer"}
+MAIN_IDS = {"content", "yui-main", "apicontent"}
 
 # English stop words (the NLTK list, plus a few).
 STOP = set("""
@@ -142,15 +157,64 @@ def ensure_installed(sources=SOURCES):
         subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *missing], check=True, env=env)
 
 
-def html_files(rel):
+def doc_files(rel):
     root = os.path.join(DOC, rel)
     out = []
     for d, dirs, files in os.walk(root):
         dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS)
         for f in files:
-            if f.endswith(".html") and not SKIP_FILES.match(f):
+            if (f.endswith(".html") and not SKIP_FILES.match(f)) or f.endswith(".pod"):
                 out.append(os.path.relpath(os.path.join(d, f), DOC))
     return sorted(out)
+
+
+POD_ESCAPES = {"lt": "<", "gt": ">", "verbar": "|", "sol": "/", "quot": '"', "amp": "&", "apos": "'"}
+POD_CODE = re.compile(r"[A-Z](?:<<+\s(.*?)\s>>+|<([^<>]*)>)", re.S)
+
+
+def pod_inline(text):
+    """POD formatting codes replaced by their text, innermost first."""
+
+    def one(m):
+        inner = m.group(1) if m.group(1) is not None else m.group(2)
+        code = m.group(0)[0]
+        if code == "E":
+            return POD_ESCAPES.get(inner, chr(int(inner[1:], 16)) if inner.startswith("0x") else "")
+        if code in "XZ":
+            return ""
+        if code == "L":
+            return inner.split("|", 1)[0] if "|" in inner else inner.split("/", 1)[0] or inner
+        return inner
+
+    for _ in range(8):
+        new = POD_CODE.sub(one, text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def pod_paragraphs(source):
+    out, skip = [], False
+    for block in re.split(r"\n\s*\n", source):
+        if not block.strip():
+            continue
+        if block.startswith("="):
+            cmd, _, rest = block[1:].partition(" ")
+            cmd = cmd.split("\n")[0]
+            if cmd in ("begin", "for"):
+                skip = cmd == "begin"
+                continue
+            if cmd in ("end", "cut", "pod", "encoding", "over", "back"):
+                skip = False if cmd == "end" else skip
+                continue
+            block = rest
+        if skip:
+            continue
+        text = " ".join(pod_inline(block).split())
+        if text:
+            out.append(text)
+    return out
 
 
 def pieces(para):
@@ -200,14 +264,19 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + ".part", "w", encoding="utf-8") as out:
         for pkg, rel in SOURCES:
-            files = html_files(rel)
+            files = doc_files(rel)
             before = len(texts)
             for src in files:
-                p = Text()
                 with open(os.path.join(DOC, src), encoding="utf-8", errors="replace") as f:
-                    p.feed(f.read())
-                p.close()
-                for text in passages(p.paragraphs()):
+                    raw = f.read()
+                if src.endswith(".pod"):
+                    paras = pod_paragraphs(raw)
+                else:
+                    p = Text()
+                    p.feed(raw)
+                    p.close()
+                    paras = p.paragraphs()
+                for text in passages(paras):
                     texts.append(text)
                     rec = {"id": f"p{len(texts):07d}", "source": src, "text": text}
                     out.write(json.dumps(rec, ensure_ascii=False) + "\n")
