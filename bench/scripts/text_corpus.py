@@ -45,6 +45,7 @@ Writes (deterministic for a given set of installed packages):
 """
 
 import argparse
+import html.entities
 import json
 import os
 import random
@@ -172,6 +173,20 @@ POD_ESCAPES = {"lt": "<", "gt": ">", "verbar": "|", "sol": "/", "quot": '"', "am
 POD_CODE = re.compile(r"[A-Z](?:<<+\s(.*?)\s>>+|<([^<>]*)>)", re.S)
 
 
+def pod_escape(name):
+    """The character of E<name>: a named, decimal, 0x hex or 0 octal escape."""
+    try:
+        if name.startswith("0x"):
+            return chr(int(name[2:], 16))
+        if name.startswith("0") and len(name) > 1:
+            return chr(int(name[1:], 8))
+        if name.isdigit():
+            return chr(int(name))
+    except (ValueError, OverflowError):
+        return ""
+    return POD_ESCAPES.get(name) or chr(html.entities.name2codepoint.get(name, 0x3F))
+
+
 def pod_inline(text):
     """POD formatting codes replaced by their text, innermost first."""
 
@@ -179,7 +194,7 @@ def pod_inline(text):
         inner = m.group(1) if m.group(1) is not None else m.group(2)
         code = m.group(0)[0]
         if code == "E":
-            return POD_ESCAPES.get(inner, chr(int(inner[1:], 16)) if inner.startswith("0x") else "")
+            return pod_escape(inner)
         if code in "XZ":
             return ""
         if code == "L":
