@@ -126,7 +126,13 @@ const USAGE: &str = "usage: axon-bench fts --corpus FILE --queries FILE [--limit
 [--dir DIR] [--tantivy-threads T] [--out FILE]";
 
 pub fn run(args: &[String]) {
-    let f = Flags::parse(args, &["corpus", "queries", "limit", "engines", "dir", "tantivy-threads", "out"], &[], &[], USAGE);
+    let f = Flags::parse(
+        args,
+        &["corpus", "queries", "limit", "engines", "dir", "tantivy-threads", "out"],
+        &[],
+        &[],
+        USAGE,
+    );
     let corpus_path = f.path("corpus");
     let queries_path = f.path("queries");
     let names: Vec<String> = f.get("engines").unwrap_or("sqlite,tantivy").split(',').map(str::to_string).collect();

@@ -30,8 +30,9 @@ impl Tantivy {
         std::fs::create_dir_all(dir).unwrap_or_else(|e| fail(format!("mkdir {}: {e}", dir.display())));
         let mut sb = Schema::builder();
         let id = sb.add_text_field("id", STRING | STORED);
-        let indexing =
-            TextFieldIndexing::default().set_tokenizer("en_stem").set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer("en_stem")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
         let text = sb.add_text_field("text", TextOptions::default().set_indexing_options(indexing).set_stored());
         let index =
             Index::create_in_dir(dir, sb.build()).unwrap_or_else(|e| fail(format!("tantivy {}: {e}", dir.display())));
@@ -97,7 +98,8 @@ impl FtsEngine for Tantivy {
         w.garbage_collect_files().wait().map_err(|e| e.to_string())?;
         let w = self.writer.take().expect("writer");
         w.wait_merging_threads().map_err(|e| e.to_string())?;
-        let reader = self.index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| e.to_string())?;
+        let reader =
+            self.index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| e.to_string())?;
         let parser = QueryParser::for_index(&self.index, vec![self.text]);
         self.reader = Some((reader, parser));
         Ok(())

@@ -196,7 +196,8 @@ fn snippet(text: &str, chars: usize) -> String {
     }
 }
 
-const EVAL_USAGE: &str = "usage: axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--max-tokens N] \
+const EVAL_USAGE: &str =
+    "usage: axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--max-tokens N] \
 [--overlap-tokens N] [--threads N] [--kb-batch N] [--verbose]";
 
 pub fn eval(args: &[String]) {
