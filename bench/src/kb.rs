@@ -269,7 +269,7 @@ pub fn eval(args: &[String]) {
     store.query("warm-up", EVAL_K, None).unwrap_or_else(|e| fail(format!("query: {e}")));
     let (mut src_ranks, mut overlap_ranks, mut contain_ranks, mut lat) = (vec![], vec![], vec![], vec![]);
     // Per question: its kind, source rank and (unless stale) passage rank.
-    let mut per_kind: Vec<(Option<&str>, Option<usize>, Option<Option<usize>>)> = Vec::new();
+    let mut per_kind: Vec<KindRanks<'_>> = Vec::new();
     let mut misses = Vec::new();
     for (q, span) in questions.iter().zip(&spans) {
         let t = Instant::now();
@@ -381,9 +381,12 @@ fn read_dir_corpus(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// One question's kind, source rank and (unless its label is stale) passage rank.
+type KindRanks<'a> = (Option<&'a str>, Option<usize>, Option<Option<usize>>);
+
 /// hit@1/hit@5/MRR@10 per question kind (null when no question has one);
 /// also printed as a table on stderr.
-fn kind_figures(per: &[(Option<&str>, Option<usize>, Option<Option<usize>>)]) -> Json {
+fn kind_figures(per: &[KindRanks<'_>]) -> Json {
     let mut kinds: Vec<&str> = per.iter().filter_map(|(k, _, _)| *k).collect();
     kinds.sort();
     kinds.dedup();
