@@ -2,7 +2,7 @@
 //! real embedding models.
 //!
 //! ```text
-//! axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--max-tokens N]
+//! axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--max-tokens N]
 //!     [--overlap-tokens N] [--threads N] [--kb-batch N] [--verbose]
 //! axon-bench kb-add --model DIR --dir PATH [--dir PATH ...] [--limit N] [--questions FILE]
 //!     [--max-tokens N] [--overlap-tokens N] [--threads N] [--kb-batch N]
@@ -17,7 +17,10 @@
 //!
 //! **kb-eval** builds a store from the demo corpus (the five documents
 //! `axon demo` bundles, read from the checkout under `--root`, default the
-//! current directory) in a fresh temporary database, then asks every
+//! current directory), or with `--corpus DIR` from every `.txt` and `.md`
+//! file under DIR (sorted; `source` is the path relative to DIR, e.g. the
+//! Python docs of `bench/scripts/qa_corpus.py` with
+//! `bench/data/hybrid-questions.jsonl`), in a fresh temporary database, then asks every
 //! labelled question of `--questions` (default
 //! `bench/data/kb-questions.jsonl`: one JSON object a line with `question`,
 //! `source` and `quote`, a substring of the source found exactly once in it)
@@ -30,6 +33,8 @@
 //! in its source (the docs changed) is reported as stale on stderr, and its
 //! question counts only at the source level. `--verbose` lists on stderr every
 //! question whose passage was not in the top 5, with what came first.
+//! Questions may carry a `kind` (`identifier`, `paraphrase`, `mixed`): the
+//! figures are then also given per kind (`by_kind`, and a table on stderr).
 //!
 //! **kb-add** collects the `.txt` and `.md` files under each `--dir` (sorted,
 //! the first `--limit`), adds them with one `add_many` to a fresh store and
@@ -104,6 +109,8 @@ struct Question {
     question: String,
     source: String,
     quote: String,
+    /// `identifier`, `paraphrase` or `mixed`, if labelled.
+    kind: Option<String>,
 }
 
 fn read_questions(path: &Path) -> Vec<Question> {
@@ -117,7 +124,8 @@ fn read_questions(path: &Path) -> Vec<Question> {
                 .map(str::to_string)
                 .unwrap_or_else(|| fail(format!("{}:{}: no string {k:?}", path.display(), i + 1)))
         };
-        out.push(Question { question: field("question"), source: field("source"), quote: field("quote") });
+        let kind = j.get("kind").and_then(Json::as_str).map(str::to_string);
+        out.push(Question { question: field("question"), source: field("source"), quote: field("quote"), kind });
     }
     if out.is_empty() {
         fail(format!("no questions in {}", path.display()));
@@ -188,13 +196,14 @@ fn snippet(text: &str, chars: usize) -> String {
     }
 }
 
-const EVAL_USAGE: &str = "usage: axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--max-tokens N] \
+const EVAL_USAGE: &str =
+    "usage: axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--max-tokens N] \
 [--overlap-tokens N] [--threads N] [--kb-batch N] [--verbose]";
 
 pub fn eval(args: &[String]) {
     let f = Flags::parse(
         args,
-        &["model", "questions", "root", "max-tokens", "overlap-tokens", "threads", "kb-batch"],
+        &["model", "questions", "root", "corpus", "max-tokens", "overlap-tokens", "threads", "kb-batch"],
         &["verbose"],
         &[],
         EVAL_USAGE,
@@ -205,13 +214,17 @@ pub fn eval(args: &[String]) {
     let threads: usize = f.num("threads").unwrap_or_else(all_cores).max(1);
     let verbose = f.has("verbose");
 
-    let docs: Vec<(&str, String)> = CORPUS
-        .iter()
-        .map(|s| {
-            let p = root.join(s);
-            (*s, std::fs::read_to_string(&p).unwrap_or_else(|e| fail(format!("{}: {e}", p.display()))))
-        })
-        .collect();
+    let corpus = f.get("corpus").map(PathBuf::from);
+    let docs: Vec<(String, String)> = match &corpus {
+        Some(dir) => read_dir_corpus(dir),
+        None => CORPUS
+            .iter()
+            .map(|s| {
+                let p = root.join(s);
+                (s.to_string(), std::fs::read_to_string(&p).unwrap_or_else(|e| fail(format!("{}: {e}", p.display()))))
+            })
+            .collect(),
+    };
     let questions = read_questions(&qpath);
     // The quote's byte range in its source, if it is there exactly once.
     let mut stale = 0;
@@ -255,6 +268,8 @@ pub fn eval(args: &[String]) {
 
     store.query("warm-up", EVAL_K, None).unwrap_or_else(|e| fail(format!("query: {e}")));
     let (mut src_ranks, mut overlap_ranks, mut contain_ranks, mut lat) = (vec![], vec![], vec![], vec![]);
+    // Per question: its kind, source rank and (unless stale) passage rank.
+    let mut per_kind: Vec<KindRanks<'_>> = Vec::new();
     let mut misses = Vec::new();
     for (q, span) in questions.iter().zip(&spans) {
         let t = Instant::now();
@@ -262,9 +277,13 @@ pub fn eval(args: &[String]) {
         lat.push(t.elapsed().as_secs_f64() * 1e3);
         let rank = |ok: &dyn Fn(&axon::Passage) -> bool| hits.iter().position(ok).map(|i| i + 1);
         src_ranks.push(rank(&|p| p.source == q.source));
-        let Some((qs, qe)) = *span else { continue };
+        let Some((qs, qe)) = *span else {
+            per_kind.push((q.kind.as_deref(), *src_ranks.last().unwrap_or(&None), None));
+            continue;
+        };
         let overlap = rank(&|p| p.source == q.source && p.start < qe && p.end > qs);
         overlap_ranks.push(overlap);
+        per_kind.push((q.kind.as_deref(), *src_ranks.last().unwrap_or(&None), Some(overlap)));
         contain_ranks.push(rank(&|p| p.source == q.source && p.start <= qs && p.end >= qe));
         if overlap.is_none_or(|r| r > 5) {
             misses.push((q, (qs, qe), overlap, *src_ranks.last().unwrap_or(&None), hits));
@@ -301,12 +320,15 @@ pub fn eval(args: &[String]) {
             }
         }
     }
+    let by_kind = kind_figures(&per_kind);
     let opts = store.chunk_options();
     let bytes: usize = docs.iter().map(|(_, t)| t.len()).sum();
     println!(
         "{}",
         json!({
             "bench": "kb-eval",
+            "corpus": corpus.as_ref().map_or("demo".to_string(), |d| d.display().to_string()),
+            "questions_file": qpath.display().to_string(),
             "runtime": "axon-native (tract)",
             "model": name,
             "model_id": store.model_id(),
@@ -335,8 +357,70 @@ pub fn eval(args: &[String]) {
             "passage_contains_mrr10": round(mrr(&contain_ranks), 4),
             "query_ms_p50": round(quantile(&lat, 0.5), 2),
             "query_ms_p95": round(quantile(&lat, 0.95), 2),
+            "by_kind": by_kind,
         })
     );
+}
+
+/// Every `.txt` and `.md` file under `dir`, sorted, as (path relative to `dir`, text).
+fn read_dir_corpus(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    collect(dir, &mut files);
+    files.sort();
+    if files.is_empty() {
+        fail(format!("no .txt or .md files under {}", dir.display()));
+    }
+    files
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).unwrap_or_else(|e| fail(format!("{}: {e}", p.display())));
+            let rel = p.strip_prefix(dir).unwrap_or(p);
+            let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            (rel.join("/"), String::from_utf8_lossy(&bytes).into_owned())
+        })
+        .collect()
+}
+
+/// One question's kind, source rank and (unless its label is stale) passage rank.
+type KindRanks<'a> = (Option<&'a str>, Option<usize>, Option<Option<usize>>);
+
+/// hit@1/hit@5/MRR@10 per question kind (null when no question has one);
+/// also printed as a table on stderr.
+fn kind_figures(per: &[KindRanks<'_>]) -> Json {
+    let mut kinds: Vec<&str> = per.iter().filter_map(|(k, _, _)| *k).collect();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.is_empty() {
+        return Json::Null;
+    }
+    let mut out = serde_json::Map::new();
+    eprintln!("kb-eval: by kind      n  src@5  src_mrr  psg@1  psg@5  psg_mrr10");
+    for kind in kinds {
+        let rows: Vec<_> = per.iter().filter(|(k, _, _)| *k == Some(kind)).collect();
+        let src: Vec<Option<usize>> = rows.iter().map(|(_, s, _)| *s).collect();
+        let psg: Vec<Option<usize>> = rows.iter().filter_map(|(_, _, p)| *p).collect();
+        eprintln!(
+            "kb-eval: {kind:<12} {:>3}  {:.3}  {:.3}    {:.3}  {:.3}  {:.3}",
+            rows.len(),
+            hit(&src, 5),
+            mrr(&src),
+            hit(&psg, 1),
+            hit(&psg, 5),
+            mrr(&psg)
+        );
+        out.insert(
+            kind.to_string(),
+            json!({
+                "questions": rows.len(),
+                "source_hit5": round(hit(&src, 5), 4),
+                "source_mrr10": round(mrr(&src), 4),
+                "passage_hit1": round(hit(&psg, 1), 4),
+                "passage_hit5": round(hit(&psg, 5), 4),
+                "passage_mrr10": round(mrr(&psg), 4),
+            }),
+        );
+    }
+    Json::Object(out)
 }
 
 const ADD_USAGE: &str = "usage: axon-bench kb-add --model DIR --dir PATH [--dir PATH ...] [--limit N] \

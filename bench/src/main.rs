@@ -13,11 +13,17 @@
 //! The embedding benchmarks take their own options and print one JSON line
 //! each on stdout (nothing is appended; `bench/scripts/embed_all.sh` collects
 //! them): `embed` (see `embed.rs`), `kb-eval` and `kb-add` (see `kb.rs`).
+//! `fts` (see `fts.rs`: SQLite FTS5 and tantivy on a text corpus) takes its
+//! own options too and appends to `--out` like the others.
 
 mod axon_side;
 mod data;
 mod distance;
 mod embed;
+mod fts;
+mod fts_axon;
+mod fts_sqlite;
+mod fts_tantivy;
 mod hnsw;
 mod instant;
 mod kb;
@@ -73,7 +79,8 @@ const USAGE: &str =
 [--small N] [--large N] [--large-dim D] [--opens K] [--keep] [--dim D] (hnsw only) \
 [--durability sync|batch|none] [--sqlite-sync FULL|NORMAL|OFF] [--checkpoint-bytes B] (the last three: bulk-load only) \
 [--data DIR] [--metric l2|cosine|dot] [--build-threads T] [--filtered-queries Q] (vectors) [--ef-list A,B] (instant-distance)
-       axon-bench <embed|kb-eval|kb-add> --help   (embedding benchmarks, own options)";
+       axon-bench <embed|kb-eval|kb-add> --help   (embedding benchmarks, own options)
+       axon-bench fts --help   (full-text peers: SQLite FTS5, tantivy; own options)";
 
 fn parse_args() -> Args {
     let mut a = Args {
@@ -531,6 +538,7 @@ fn main() {
         Some("embed") => return embed::run(&raw[1..]),
         Some("kb-eval") => return kb::eval(&raw[1..]),
         Some("kb-add") => return kb::add(&raw[1..]),
+        Some("fts") => return fts::run(&raw[1..]),
         _ => {}
     }
     let args = parse_args();
