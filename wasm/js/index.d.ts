@@ -21,23 +21,48 @@ export interface OpenOptions {
 }
 
 export interface SearchQuery {
-  vector: number[] | Float32Array;
+  /** Words and "quoted phrases", BM25 over a field declared with `"text": true`. */
+  text?: string;
+  /** A query vector; with `text` too, the two result lists are fused. */
+  vector?: number[] | Float32Array;
   /** Hits wanted (default 10). */
   k?: number;
   filter?: Filter;
+  /** How a text + vector search merges its lists (default "rrf"). */
+  fusion?: "rrf" | "relative";
+  /** Weight of the text side in [0, 1] (default 0.5). */
+  textWeight?: number;
+  /** The text field (the collection's only one by default). */
+  textField?: string;
+  /** The vector field (the collection's only one by default). */
+  vectorField?: string;
+  /** Older name of `vectorField`. */
+  field?: string;
   /** Candidate list size of the HNSW search. */
   ef?: number;
-  /** The vector field (the collection's only one by default). */
-  field?: string;
   /** Score every matching document instead of using the index. */
   exact?: boolean;
+  /** Whether hits carry highlights (default true). */
+  highlights?: boolean;
 }
+
+/** `[start, end]` byte offsets in a string field; `[start, end, element]` in a string[] field. */
+export type Highlight = [number, number] | [number, number, number];
 
 export interface SearchHit {
   id: string;
-  /** Cosine similarity, inner product, or Euclidean distance, by the field's metric. */
+  /**
+   * Higher first: BM25 (text only); cosine similarity, inner product, or
+   * Euclidean distance by the field's metric (vector only); the fused score (both).
+   */
   score: number;
   doc: Doc;
+  /** BM25 score, when the text side found the document. */
+  textScore?: number;
+  /** Vector distance, when the vector side found the document. */
+  distance?: number;
+  /** Where query terms occur, by text field (fields with matches only). */
+  highlights: { [field: string]: Highlight[] };
 }
 
 export interface Stats {
@@ -67,7 +92,9 @@ export class Collection {
   count(): Promise<number>;
   scan(options?: { filter?: Filter; limit?: number }): Promise<Doc[]>;
   search(query: SearchQuery): Promise<SearchHit[]>;
-  /** As search, without the documents (faster). */
+  /** The older positional form: a vector search. */
+  search(vector: number[] | Float32Array, k?: number, options?: Omit<SearchQuery, "vector" | "k" | "text">): Promise<SearchHit[]>;
+  /** As a vector search, without the documents (faster). */
   searchIds(query: SearchQuery): Promise<{ id: string; score: number }[]>;
 }
 
@@ -94,13 +121,29 @@ export function deleteDatabase(name: string): Promise<boolean>;
 export interface Passage {
   source: string;
   text: string;
-  /** Cosine similarity of query and passage, higher is closer. */
+  /** Higher first: cosine similarity (vector mode), BM25 (text mode), the fused score (hybrid). */
   score: number;
+  /** Byte ranges [start, end] of `text` where query terms occur (empty in vector mode). */
+  highlights: [number, number][];
   /** Byte offsets of the passage in the source's UTF-8 text. */
   start: number;
   end: number;
   chunk: number;
   metadata: { [key: string]: Json };
+}
+
+export interface QueryOptions {
+  /** Passages wanted (default 5). */
+  k?: number;
+  filter?: Filter;
+  /** "hybrid" (default): BM25 fused with embedding similarity; "vector"; "text" (embeds nothing). */
+  mode?: "hybrid" | "vector" | "text";
+  /** How hybrid mode fuses (default "rrf"). */
+  fusion?: "rrf" | "relative";
+  /** Weight of the text side of hybrid mode in [0, 1] (default 0.5). */
+  textWeight?: number;
+  ef?: number;
+  exact?: boolean;
 }
 
 export interface SourceInfo {
@@ -119,7 +162,7 @@ export class KnowledgeStore {
     metadata?: { [key: string]: Json },
     options?: { onProgress?: (p: { chunksEmbedded: number; chunksTotal: number }) => void },
   ): Promise<{ chunks: number; tokens: number; replacedChunks: number }>;
-  query(text: string, options?: { k?: number; filter?: Filter; ef?: number; exact?: boolean }): Promise<Passage[]>;
+  query(text: string, options?: QueryOptions): Promise<Passage[]>;
   remove(source: string): Promise<boolean>;
   sources(): Promise<SourceInfo[]>;
   embed(texts: string[]): Promise<Float32Array[]>;

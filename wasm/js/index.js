@@ -87,6 +87,13 @@ function positiveInt(name, v, dflt) {
   return v;
 }
 
+function finiteNumber(name, v) {
+  if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v))) {
+    throw new TypeError(`${name} must be a finite number, got ${v}`);
+  }
+  return v;
+}
+
 export class Collection {
   constructor(db, name) {
     this.db = db;
@@ -112,23 +119,57 @@ export class Collection {
   async scan({ filter, limit } = {}) {
     return JSON.parse(await call("scan", this.db._h(), this.name, opt(filter), limit));
   }
-  /** Nearest neighbours: [{ id, score, doc }], best first. */
-  async search(query = {}) {
-    return JSON.parse(await call("search", this.db._h(), this.name, ...searchArgs(query)));
+  /**
+   * Text, vector or hybrid search: [{ id, score, doc, textScore?, distance?,
+   * highlights }], best first. query: { text, vector, k, filter, fusion,
+   * textWeight, textField, vectorField (or field), ef, exact }. The older
+   * positional form search(vector, k, options) still works.
+   */
+  async search(query = {}, k, options) {
+    const q = positional(query, k, options);
+    const { vector, rest } = retrieveArgs(q);
+    return JSON.parse(await call("retrieve", this.db._h(), this.name, JSON.stringify(rest), vector));
   }
   /** Nearest neighbours without their documents: [{ id, score }], best first. */
-  async searchIds(query = {}) {
-    return JSON.parse(await call("searchIds", this.db._h(), this.name, ...searchArgs(query)));
+  async searchIds(query = {}, k, options) {
+    const q = positional(query, k, options);
+    if (q.text !== undefined) throw new TypeError("searchIds takes a vector only; use search for text");
+    return JSON.parse(await call("searchIds", this.db._h(), this.name, ...searchArgs(q)));
   }
 }
 
-function searchArgs({ vector, k = 10, filter, ef, field, exact }) {
+// search(vector, k, options) as search({ ...options, vector, k }).
+function positional(query, k, options) {
+  if (Array.isArray(query) || ArrayBuffer.isView(query)) return { ...(options || {}), vector: query, k };
+  if (query === null || typeof query !== "object") throw new TypeError("search takes a query object { text, vector, k, ... }");
+  return query;
+}
+
+const SEARCH_KEYS = ["text", "k", "filter", "fusion", "textWeight", "textField", "vectorField", "ef", "exact", "highlights"];
+
+function retrieveArgs(q) {
+  const { vector, field, ...o } = q;
+  for (const key of Object.keys(o)) {
+    if (!SEARCH_KEYS.includes(key)) throw new TypeError(`search: unknown option ${JSON.stringify(key)}`);
+  }
+  if (o.text !== undefined && typeof o.text !== "string") throw new TypeError("search: text must be a string");
+  if (vector === undefined && o.text === undefined) {
+    throw new TypeError("search needs `text`, `vector` (an array of numbers or a Float32Array), or both");
+  }
+  positiveInt("k", o.k);
+  positiveInt("ef", o.ef);
+  finiteNumber("textWeight", o.textWeight);
+  if (field !== undefined && o.vectorField === undefined) o.vectorField = field;
+  return { vector: vector === undefined ? undefined : vectorOf(vector), rest: o };
+}
+
+function searchArgs({ vector, k = 10, filter, ef, field, vectorField, exact }) {
   const v = vectorOf(vector);
   positiveInt("k", k);
   const o = {};
   if (filter !== undefined) o.filter = filter;
   if (ef !== undefined) o.ef = positiveInt("ef", ef);
-  if (field !== undefined) o.field = field;
+  if ((vectorField ?? field) !== undefined) o.field = vectorField ?? field;
   if (exact !== undefined) o.exact = exact;
   return [v, k, JSON.stringify(o)];
 }
@@ -218,13 +259,20 @@ export class KnowledgeStore {
       if (pid !== undefined) progress.delete(pid);
     }
   }
-  /** [{ source, text, score, start, end, chunk, metadata }], best first. */
-  async query(text, { k = 5, filter, ef, exact } = {}) {
+  /**
+   * [{ source, text, score, start, end, chunk, metadata, highlights }], best
+   * first. mode: "hybrid" (default: BM25 fused with embedding similarity),
+   * "vector" or "text" (BM25 only, embeds nothing).
+   */
+  async query(text, { k = 5, filter, ef, exact, mode, fusion, textWeight } = {}) {
     positiveInt("k", k);
     const o = {};
     if (filter !== undefined) o.filter = filter;
     if (ef !== undefined) o.ef = positiveInt("ef", ef);
     if (exact !== undefined) o.exact = exact;
+    if (mode !== undefined) o.mode = mode;
+    if (fusion !== undefined) o.fusion = fusion;
+    if (textWeight !== undefined) o.textWeight = finiteNumber("textWeight", textWeight);
     return JSON.parse(await call("kbQuery", this._h(), text, k, JSON.stringify(o)));
   }
   async remove(source) {

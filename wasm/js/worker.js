@@ -30,7 +30,7 @@ const HELLO_TIMEOUT_MS = 3000;
 // Database calls a follower may forward: [handle, ...args] locally.
 const DB_OPS = new Set([
   "createCollection", "dropCollection", "collections", "put", "get", "delete", "count", "scan",
-  "search", "searchIds", "checkpoint", "stats", "verify",
+  "search", "searchIds", "retrieve", "checkpoint", "stats", "verify",
 ]);
 
 function lockName(name) {
@@ -278,6 +278,7 @@ const ops = {
   scan: (id, coll, filter, limit) => db(id).scan(coll, filter, limit),
   search: (id, coll, vector, k, options) => db(id).search(coll, vector, k, options),
   searchIds: (id, coll, vector, k, options) => db(id).searchIds(coll, vector, k, options),
+  retrieve: (id, coll, query, vector) => db(id).retrieve(coll, query, vector),
   checkpoint: (id) => db(id).checkpoint(),
   stats: (id) => db(id).stats(),
   verify: (id) => db(id).verify(),

@@ -6,7 +6,8 @@
 //! db.createCollection("docs", JSON.stringify(schema));
 //! db.put("docs", JSON.stringify([{ id: "a", v: [0.1, 0.2] }]));   // durable when it returns
 //! db.get("docs", "a");                 // JSON text or undefined
-//! db.search_vector("docs", new Float32Array([0.1, 0.2]), 10, JSON.stringify({ filter, ef: 64 }));
+//! db.search("docs", new Float32Array([0.1, 0.2]), 10, JSON.stringify({ filter, ef: 64 }));
+//! db.retrieve("docs", JSON.stringify({ text: "log", k: 10 }), vectorOrUndefined);   // see retrieve.rs
 //! db.maintain();                       // runs a checkpoint if the WAL asked for one
 //! db.close();
 //! ```
@@ -203,7 +204,7 @@ pub fn write_error(db: &Db, e: axon_core::Error) -> WasmError {
 }
 
 impl Database {
-    fn db(&self) -> Result<&Db> {
+    pub(crate) fn db(&self) -> Result<&Db> {
         self.open.as_ref().map(|(db, _)| db).ok_or(WasmError::Closed("database"))
     }
 

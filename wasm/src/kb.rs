@@ -4,14 +4,16 @@
 //! ```js
 //! const kb = await openKnowledgeBase("kb", modelBytes, tokenizerBytes, JSON.stringify({ store: "kb" }));
 //! kb.add("source-1", text, JSON.stringify({ title: "…" }), progress => {});   // JSON report
-//! kb.query("question", 5, undefined);     // JSON [{source, text, score, start, end, chunk, metadata}]
+//! kb.query("question", 5, JSON.stringify({ mode: "text" }));
+//! // JSON [{source, text, score, start, end, chunk, metadata, highlights}]
 //! kb.remove("source-1"); kb.sources(); kb.embed(["text"]); kb.close();
 //! ```
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use axon_core::kb::{KbInput, QueryOptions};
+use axon_core::db::{Fusion, SearchOptions};
+use axon_core::kb::{KbInput, QueryMode, QueryOptions};
 use axon_core::{Db, KbOptions, KnowledgeStore};
 use axon_embed::OnnxEmbedder;
 use serde_json::{json, Value as Json};
@@ -64,6 +66,32 @@ fn split_options(db_name: &str, json: &Json) -> Result<(String, KbOptions, OpenO
     }
     let open = OpenOptions::from_json(&Json::Object(db))?;
     Ok((name, kb, open))
+}
+
+/// Splits query options into the vector search's `{filter, ef, exact}` and
+/// `mode`, `fusion`, `textWeight`.
+fn query_options(json: &Json) -> Result<(SearchOptions, QueryMode, Fusion, Option<f64>)> {
+    let bad = |m: &str| WasmError::InvalidArgument(format!("query options: {m}"));
+    let (mut mode, mut fusion, mut weight) = (QueryMode::default(), Fusion::default(), None);
+    let mut rest = serde_json::Map::new();
+    if let Json::Object(m) = json {
+        for (k, v) in m {
+            let name = || v.as_str().ok_or_else(|| bad(&format!("{k} must be a string")));
+            match k.as_str() {
+                _ if v.is_null() => {}
+                "mode" => mode = QueryMode::from_name(name()?)?,
+                "fusion" => fusion = Fusion::from_name(name()?)?,
+                "textWeight" => weight = Some(v.as_f64().ok_or_else(|| bad("textWeight must be a number"))?),
+                "field" => return Err(bad("unknown option \"field\"")),
+                _ => {
+                    rest.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    let rest = if json.is_object() { Json::Object(rest) } else { json.clone() };
+    let so = crate::db::search_options(&rest)?;
+    Ok((so, mode, fusion, weight))
 }
 
 /// Opens (creating if missing) the knowledge store of OPFS database
@@ -128,22 +156,23 @@ impl KnowledgeBase {
         Ok(json!({"chunks": r.chunks, "tokens": r.tokens, "replacedChunks": r.replaced_chunks}).to_string())
     }
 
-    /// JSON text: the `k` passages most similar to `text`, best first:
-    /// `[{source, text, score, start, end, chunk, metadata}]`. `options` is
-    /// JSON text `{filter, ef, exact}` or undefined.
+    /// JSON text: the `k` passages that best answer `text`, best first:
+    /// `[{source, text, score, start, end, chunk, metadata, highlights}]`,
+    /// `highlights` the byte ranges `[start, end]` of query terms in the
+    /// passage's text. `options` is JSON text `{filter, ef, exact, mode,
+    /// fusion, textWeight}` or undefined; `mode` is `"hybrid"` (the
+    /// default), `"vector"` or `"text"` (which embeds nothing).
     pub fn query(&self, text: &str, k: u32, options: Option<String>) -> std::result::Result<String, JsError> {
         let json = options.map(|o| parse_json("query options", &o)).transpose()?.unwrap_or(Json::Null);
-        let so = crate::db::search_options(&json)?;
-        if so.field.is_some() {
-            return Err(WasmError::InvalidArgument("query options: unknown option \"field\"".into()).into());
-        }
-        let qo = QueryOptions { filter: so.filter.as_ref(), ef: so.ef, exact: so.exact, ..Default::default() };
+        let (so, mode, fusion, text_weight) = query_options(&json)?;
+        let qo = QueryOptions { mode, fusion, text_weight, filter: so.filter.as_ref(), ef: so.ef, exact: so.exact };
         let passages = self.kb()?.query_with(text, k as usize, &qo)?;
         let out: Vec<Json> = passages
             .iter()
             .map(|p| {
+                let highlights: Vec<[usize; 2]> = p.highlights.iter().map(|&(s, e)| [s, e]).collect();
                 json!({"source": p.source, "text": p.text, "score": p.score, "start": p.start, "end": p.end,
-                    "chunk": p.chunk, "metadata": p.metadata})
+                    "chunk": p.chunk, "metadata": p.metadata, "highlights": highlights})
             })
             .collect();
         Ok(Json::Array(out).to_string())

@@ -7,6 +7,7 @@
 //!   workers only), in the native on-disk format.
 //! - [`db`]: the `Database` class and `openDatabase`.
 //! - `kb` and `embedder` (feature `embedder`): `KnowledgeBase` and `Embedder`.
+//! - [`retrieve`]: `Database.retrieve`, text, vector and hybrid search.
 //! - [`conformance`]: core's storage conformance suite, run on OPFS.
 
 pub mod conformance;
@@ -20,6 +21,7 @@ pub mod kb;
 mod no_kb;
 pub mod opfs;
 mod panic;
+pub mod retrieve;
 
 pub use db::Database;
 #[cfg(feature = "embedder")]
