@@ -2,7 +2,7 @@
 //! real embedding models.
 //!
 //! ```text
-//! axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--max-tokens N]
+//! axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--modes M,...] [--max-tokens N]
 //!     [--overlap-tokens N] [--threads N] [--kb-batch N] [--verbose]
 //! axon-bench kb-add --model DIR --dir PATH [--dir PATH ...] [--limit N] [--questions FILE]
 //!     [--max-tokens N] [--overlap-tokens N] [--threads N] [--kb-batch N]
@@ -14,6 +14,9 @@
 //! its threads, so with the default 32 texts per call every call is one
 //! batch on one thread: a `--kb-batch` of 32 x threads is needed to use the
 //! cores.
+//!
+//! `--modes` (default `vector,text,hybrid`) runs the questions once per
+//! query mode on the same store and prints one JSON line per mode.
 //!
 //! **kb-eval** builds a store from the demo corpus (the five documents
 //! `axon demo` bundles, read from the checkout under `--root`, default the
@@ -197,13 +200,13 @@ fn snippet(text: &str, chars: usize) -> String {
 }
 
 const EVAL_USAGE: &str =
-    "usage: axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--max-tokens N] \
+    "usage: axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--modes vector,text,hybrid] [--max-tokens N] \
 [--overlap-tokens N] [--threads N] [--kb-batch N] [--verbose]";
 
 pub fn eval(args: &[String]) {
     let f = Flags::parse(
         args,
-        &["model", "questions", "root", "corpus", "max-tokens", "overlap-tokens", "threads", "kb-batch"],
+        &["model", "questions", "root", "corpus", "modes", "max-tokens", "overlap-tokens", "threads", "kb-batch"],
         &["verbose"],
         &[],
         EVAL_USAGE,
@@ -266,100 +269,118 @@ pub fn eval(args: &[String]) {
     let build_cpu_s = crate::embed::cpu_seconds() - c0;
     let embed_s = embedder.seconds();
 
-    store.query("warm-up", EVAL_K, None).unwrap_or_else(|e| fail(format!("query: {e}")));
-    let (mut src_ranks, mut overlap_ranks, mut contain_ranks, mut lat) = (vec![], vec![], vec![], vec![]);
-    // Per question: its kind, source rank and (unless stale) passage rank.
-    let mut per_kind: Vec<KindRanks<'_>> = Vec::new();
-    let mut misses = Vec::new();
-    for (q, span) in questions.iter().zip(&spans) {
-        let t = Instant::now();
-        let hits = store.query(&q.question, EVAL_K, None).unwrap_or_else(|e| fail(format!("query: {e}")));
-        lat.push(t.elapsed().as_secs_f64() * 1e3);
-        let rank = |ok: &dyn Fn(&axon::Passage) -> bool| hits.iter().position(ok).map(|i| i + 1);
-        src_ranks.push(rank(&|p| p.source == q.source));
-        let Some((qs, qe)) = *span else {
-            per_kind.push((q.kind.as_deref(), *src_ranks.last().unwrap_or(&None), None));
-            continue;
-        };
-        let overlap = rank(&|p| p.source == q.source && p.start < qe && p.end > qs);
-        overlap_ranks.push(overlap);
-        per_kind.push((q.kind.as_deref(), *src_ranks.last().unwrap_or(&None), Some(overlap)));
-        contain_ranks.push(rank(&|p| p.source == q.source && p.start <= qs && p.end >= qe));
-        if overlap.is_none_or(|r| r > 5) {
-            misses.push((q, (qs, qe), overlap, *src_ranks.last().unwrap_or(&None), hits));
+    let modes: Vec<axon::QueryMode> = f
+        .get("modes")
+        .unwrap_or("vector,text,hybrid")
+        .split(',')
+        .map(|m| axon::QueryMode::from_name(m).unwrap_or_else(|e| fail(format!("--modes: {e}"))))
+        .collect();
+    for mode in modes {
+        let qopts = axon::QueryOptions { mode, ..Default::default() };
+        store.query_with("warm-up", EVAL_K, &qopts).unwrap_or_else(|e| fail(format!("query: {e}")));
+        let (mut src_ranks, mut overlap_ranks, mut contain_ranks, mut lat) = (vec![], vec![], vec![], vec![]);
+        // Per question: its kind, source rank and (unless stale) passage rank.
+        let mut per_kind: Vec<KindRanks<'_>> = Vec::new();
+        let mut misses = Vec::new();
+        for (q, span) in questions.iter().zip(&spans) {
+            let t = Instant::now();
+            let hits = store.query_with(&q.question, EVAL_K, &qopts).unwrap_or_else(|e| fail(format!("query: {e}")));
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            let rank = |ok: &dyn Fn(&axon::Passage) -> bool| hits.iter().position(ok).map(|i| i + 1);
+            src_ranks.push(rank(&|p| p.source == q.source));
+            let Some((qs, qe)) = *span else {
+                per_kind.push((q.kind.as_deref(), *src_ranks.last().unwrap_or(&None), None));
+                continue;
+            };
+            let overlap = rank(&|p| p.source == q.source && p.start < qe && p.end > qs);
+            overlap_ranks.push(overlap);
+            per_kind.push((q.kind.as_deref(), *src_ranks.last().unwrap_or(&None), Some(overlap)));
+            contain_ranks.push(rank(&|p| p.source == q.source && p.start <= qs && p.end >= qe));
+            if overlap.is_none_or(|r| r > 5) {
+                misses.push((q, (qs, qe), overlap, *src_ranks.last().unwrap_or(&None), hits));
+            }
         }
-    }
-    if verbose {
-        for (q, (qs, qe), overlap, src, hits) in &misses {
-            let show = |r: &Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
-            eprintln!(
-                "\nMISS {:?}\n  label: {} {:?} (passage rank {}, source rank {})",
-                q.question,
-                q.source,
-                q.quote,
-                show(overlap),
-                show(src)
-            );
-            for (i, p) in hits.iter().take(3).enumerate() {
+        if verbose {
+            for (q, (qs, qe), overlap, src, hits) in &misses {
+                let show = |r: &Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
                 eprintln!(
-                    "  {}. [{:.3}] {} @{}..{}: {}",
-                    i + 1,
-                    p.score,
-                    p.source,
-                    p.start,
-                    p.end,
-                    snippet(&p.text, 140)
+                    "\nMISS {:?}\n  label: {} {:?} (passage rank {}, source rank {})",
+                    q.question,
+                    q.source,
+                    q.quote,
+                    show(overlap),
+                    show(src)
                 );
-            }
-            // The labelled passages themselves, with their scores: a filtered
-            // exact query over the chunks that overlap the quote.
-            let filter = json!({"source": q.source, "start": {"$lt": qe}, "end": {"$gt": qs}});
-            let opts = axon::QueryOptions { filter: Some(&filter), exact: true, ..Default::default() };
-            for p in store.query_with(&q.question, 3, &opts).unwrap_or_else(|e| fail(format!("query: {e}"))) {
-                eprintln!("  want [{:.3}] {} @{}..{}: {}", p.score, p.source, p.start, p.end, snippet(&p.text, 140));
+                for (i, p) in hits.iter().take(3).enumerate() {
+                    eprintln!(
+                        "  {}. [{:.3}] {} @{}..{}: {}",
+                        i + 1,
+                        p.score,
+                        p.source,
+                        p.start,
+                        p.end,
+                        snippet(&p.text, 140)
+                    );
+                }
+                // The labelled passages themselves, with their scores: a filtered
+                // exact query over the chunks that overlap the quote.
+                let filter = json!({"source": q.source, "start": {"$lt": qe}, "end": {"$gt": qs}});
+                let opts = axon::QueryOptions { filter: Some(&filter), exact: true, mode, ..Default::default() };
+                for p in store.query_with(&q.question, 3, &opts).unwrap_or_else(|e| fail(format!("query: {e}"))) {
+                    eprintln!(
+                        "  want [{:.3}] {} @{}..{}: {}",
+                        p.score,
+                        p.source,
+                        p.start,
+                        p.end,
+                        snippet(&p.text, 140)
+                    );
+                }
             }
         }
+        eprintln!("kb-eval: mode {}", mode.name());
+        let by_kind = kind_figures(&per_kind);
+        let opts = store.chunk_options();
+        let bytes: usize = docs.iter().map(|(_, t)| t.len()).sum();
+        println!(
+            "{}",
+            json!({
+                "bench": "kb-eval",
+                "mode": mode.name(),
+                "corpus": corpus.as_ref().map_or("demo".to_string(), |d| d.display().to_string()),
+                "questions_file": qpath.display().to_string(),
+                "runtime": "axon-native (tract)",
+                "model": name,
+                "model_id": store.model_id(),
+                "threads": threads,
+                "max_tokens": opts.max_tokens,
+                "overlap_tokens": opts.overlap_tokens,
+                "documents": report.sources,
+                "bytes": bytes,
+                "chunks": report.chunks,
+                "tokens": report.tokens,
+                "load_s": round(load_s, 3),
+                "build_s": round(build_s, 3),
+                "build_embed_s": round(embed_s, 3),
+                "build_cpu_s": round(build_cpu_s, 2),
+                "kb_batch": store.batch_size(),
+                "questions": questions.len(),
+                "stale_labels": stale,
+                "k": EVAL_K,
+                "source_hit1": round(hit(&src_ranks, 1), 4),
+                "source_hit5": round(hit(&src_ranks, 5), 4),
+                "source_mrr10": round(mrr(&src_ranks), 4),
+                "passage_hit1": round(hit(&overlap_ranks, 1), 4),
+                "passage_hit5": round(hit(&overlap_ranks, 5), 4),
+                "passage_mrr10": round(mrr(&overlap_ranks), 4),
+                "passage_contains_hit5": round(hit(&contain_ranks, 5), 4),
+                "passage_contains_mrr10": round(mrr(&contain_ranks), 4),
+                "query_ms_p50": round(quantile(&lat, 0.5), 2),
+                "query_ms_p95": round(quantile(&lat, 0.95), 2),
+                "by_kind": by_kind,
+            })
+        );
     }
-    let by_kind = kind_figures(&per_kind);
-    let opts = store.chunk_options();
-    let bytes: usize = docs.iter().map(|(_, t)| t.len()).sum();
-    println!(
-        "{}",
-        json!({
-            "bench": "kb-eval",
-            "corpus": corpus.as_ref().map_or("demo".to_string(), |d| d.display().to_string()),
-            "questions_file": qpath.display().to_string(),
-            "runtime": "axon-native (tract)",
-            "model": name,
-            "model_id": store.model_id(),
-            "threads": threads,
-            "max_tokens": opts.max_tokens,
-            "overlap_tokens": opts.overlap_tokens,
-            "documents": report.sources,
-            "bytes": bytes,
-            "chunks": report.chunks,
-            "tokens": report.tokens,
-            "load_s": round(load_s, 3),
-            "build_s": round(build_s, 3),
-            "build_embed_s": round(embed_s, 3),
-            "build_cpu_s": round(build_cpu_s, 2),
-            "kb_batch": store.batch_size(),
-            "questions": questions.len(),
-            "stale_labels": stale,
-            "k": EVAL_K,
-            "source_hit1": round(hit(&src_ranks, 1), 4),
-            "source_hit5": round(hit(&src_ranks, 5), 4),
-            "source_mrr10": round(mrr(&src_ranks), 4),
-            "passage_hit1": round(hit(&overlap_ranks, 1), 4),
-            "passage_hit5": round(hit(&overlap_ranks, 5), 4),
-            "passage_mrr10": round(mrr(&overlap_ranks), 4),
-            "passage_contains_hit5": round(hit(&contain_ranks, 5), 4),
-            "passage_contains_mrr10": round(mrr(&contain_ranks), 4),
-            "query_ms_p50": round(quantile(&lat, 0.5), 2),
-            "query_ms_p95": round(quantile(&lat, 0.95), 2),
-            "by_kind": by_kind,
-        })
-    );
 }
 
 /// Every `.txt` and `.md` file under `dir`, sorted, as (path relative to `dir`, text).

@@ -45,9 +45,13 @@ impl Embedder for Words {
     }
 }
 
+/// The texts the fixture holds (`pages.md`, checkpointed; `other.txt`, in
+/// the WAL), as the code that wrote it added them.
+#[allow(dead_code)]
 const PAGES_TEXT: &str = "Every page carries a crc32 checksum in its header. A damaged page is detected when \
     its checksum does not match, and verify names it.\n\nCheckpoints write shadow pages and then switch \
     the superblock, so a checkpoint is crash-atomic.\n\nThe write-ahead log is replayed on open.";
+#[allow(dead_code)]
 const OTHER_TEXT: &str = "Penguins are flightless birds. Volcanoes erupt lava.";
 
 fn fixture() -> SimDisk {

@@ -22,7 +22,9 @@ pub mod store;
 
 pub use axon_core::db::search::SearchHit;
 pub use axon_core::db::{SearchOptions, SearchPlan};
-pub use axon_core::kb::{AddReport, KbInput, KbOptions, KnowledgeStore, Passage, Progress, QueryOptions, SourceInfo};
+pub use axon_core::kb::{
+    AddReport, KbInput, KbOptions, KnowledgeStore, Passage, Progress, QueryMode, QueryOptions, SourceInfo,
+};
 pub use axon_core::{BatchOp, DbSnapshot, Document, Durability, Filter, Schema, Value, WriteBatch};
 pub use axon_embed::{default_model_dir, EmbedError, Embedder, ModelConfig, OnnxEmbedder};
 pub use db::{Db, Options};
