@@ -16,7 +16,8 @@
 //! cores.
 //!
 //! `--modes` (default `vector,text,hybrid`) runs the questions once per
-//! query mode on the same store and prints one JSON line per mode.
+//! query mode on the same store and prints one JSON line per mode; a hybrid
+//! mode may name its fusion and text weight (`hybrid:relative:0.3`).
 //!
 //! **kb-eval** builds a store from the demo corpus (the five documents
 //! `axon demo` bundles, read from the checkout under `--root`, default the
@@ -54,6 +55,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axon::{Db, KbInput, KbOptions, KnowledgeStore};
+use axon_core::db::Fusion;
 use axon_embed::{EmbedResult, Embedder, OnnxEmbedder};
 use serde_json::{json, Value as Json};
 
@@ -269,14 +271,26 @@ pub fn eval(args: &[String]) {
     let build_cpu_s = crate::embed::cpu_seconds() - c0;
     let embed_s = embedder.seconds();
 
-    let modes: Vec<axon::QueryMode> = f
+    // Each item: vector, text, or hybrid[:rrf|relative[:text weight]].
+    let modes: Vec<(String, axon::QueryMode, Fusion, Option<f64>)> = f
         .get("modes")
         .unwrap_or("vector,text,hybrid")
         .split(',')
-        .map(|m| axon::QueryMode::from_name(m).unwrap_or_else(|e| fail(format!("--modes: {e}"))))
+        .map(|item| {
+            let mut parts = item.split(':');
+            let mode = axon::QueryMode::from_name(parts.next().unwrap_or(""))
+                .unwrap_or_else(|e| fail(format!("--modes: {e}")));
+            let fusion = parts
+                .next()
+                .map(|n| Fusion::from_name(n).unwrap_or_else(|e| fail(format!("--modes: {e}"))))
+                .unwrap_or_default();
+            let weight =
+                parts.next().map(|w| w.parse::<f64>().unwrap_or_else(|_| fail(format!("--modes: bad weight {w:?}"))));
+            (item.to_string(), mode, fusion, weight)
+        })
         .collect();
-    for mode in modes {
-        let qopts = axon::QueryOptions { mode, ..Default::default() };
+    for (label, mode, fusion, text_weight) in modes {
+        let qopts = axon::QueryOptions { mode, fusion, text_weight, ..Default::default() };
         store.query_with("warm-up", EVAL_K, &qopts).unwrap_or_else(|e| fail(format!("query: {e}")));
         let (mut src_ranks, mut overlap_ranks, mut contain_ranks, mut lat) = (vec![], vec![], vec![], vec![]);
         // Per question: its kind, source rank and (unless stale) passage rank.
@@ -338,7 +352,7 @@ pub fn eval(args: &[String]) {
                 }
             }
         }
-        eprintln!("kb-eval: mode {}", mode.name());
+        eprintln!("kb-eval: mode {label}");
         let by_kind = kind_figures(&per_kind);
         let opts = store.chunk_options();
         let bytes: usize = docs.iter().map(|(_, t)| t.len()).sum();
@@ -346,7 +360,7 @@ pub fn eval(args: &[String]) {
             "{}",
             json!({
                 "bench": "kb-eval",
-                "mode": mode.name(),
+                "mode": label,
                 "corpus": corpus.as_ref().map_or("demo".to_string(), |d| d.display().to_string()),
                 "questions_file": qpath.display().to_string(),
                 "runtime": "axon-native (tract)",
