@@ -378,7 +378,8 @@ fn search_errors_are_clean() {
     search(&["base", "--vector", &q, "--fvecs", &file, "--k", "3"]).fails(1, &["cannot be used with"]);
     search(&["base", "--vector", &q, "--k", "3", "--ivecs-out", out]).fails(1, &["--fvecs"]);
     search(&["base", "--fvecs", &file, "--k", "3"]).fails(1, &["--ivecs-out"]);
-    search(&["base", "--vector", &q]).fails(1, &["--k"]);
+    // --k is optional: 10 hits by default.
+    assert_eq!(search(&["base", "--vector", &q]).ok().hits().len(), 10);
 
     // Batch mode: bad query files.
     search(&["base", "--fvecs", "/no/such.fvecs", "--k", "3", "--ivecs-out", out]).fails(2, &["/no/such.fvecs"]);
