@@ -138,7 +138,7 @@ export interface QueryOptions {
   filter?: Filter;
   /** "hybrid" (default): BM25 fused with embedding similarity; "vector"; "text" (embeds nothing). */
   mode?: "hybrid" | "vector" | "text";
-  /** How hybrid mode fuses (default "rrf"). */
+  /** How hybrid mode fuses (default "relative", which beat "rrf" on the labelled questions in docs/benchmarks.md). */
   fusion?: "rrf" | "relative";
   /** Weight of the text side of hybrid mode in [0, 1] (default 0.5). */
   textWeight?: number;

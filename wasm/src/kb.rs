@@ -72,7 +72,8 @@ fn split_options(db_name: &str, json: &Json) -> Result<(String, KbOptions, OpenO
 /// `mode`, `fusion`, `textWeight`.
 fn query_options(json: &Json) -> Result<(SearchOptions, QueryMode, Fusion, Option<f64>)> {
     let bad = |m: &str| WasmError::InvalidArgument(format!("query options: {m}"));
-    let (mut mode, mut fusion, mut weight) = (QueryMode::default(), Fusion::default(), None);
+    let defaults = QueryOptions::default();
+    let (mut mode, mut fusion, mut weight) = (defaults.mode, defaults.fusion, None);
     let mut rest = serde_json::Map::new();
     if let Json::Object(m) = json {
         for (k, v) in m {

@@ -16,7 +16,7 @@ use crate::{Error, Result};
 /// Which retrieval a query uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum QueryMode {
-    /// BM25 and embedding similarity, fused by RRF (the default).
+    /// BM25 and embedding similarity, fused (the default).
     #[default]
     Hybrid,
     /// Embedding similarity only.
@@ -46,11 +46,13 @@ impl QueryMode {
 }
 
 /// How to run a query, beyond the text and `k`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct QueryOptions<'a> {
     /// Hybrid (default), vector or text retrieval.
     pub mode: QueryMode,
-    /// How hybrid retrieval fuses its lists (RRF by default).
+    /// How hybrid retrieval fuses its lists: relative-score fusion by
+    /// default (it beat RRF on the labelled questions in
+    /// docs/benchmarks.md, "Retrieval quality").
     pub fusion: Fusion,
     /// Weight of the text side of hybrid retrieval, in `[0, 1]` (default 0.5).
     pub text_weight: Option<f64>,
@@ -63,6 +65,19 @@ pub struct QueryOptions<'a> {
     pub ef: Option<usize>,
     /// Score every matching passage instead of using the graph.
     pub exact: bool,
+}
+
+impl Default for QueryOptions<'_> {
+    fn default() -> Self {
+        QueryOptions {
+            mode: QueryMode::Hybrid,
+            fusion: Fusion::Relative,
+            text_weight: None,
+            filter: None,
+            ef: None,
+            exact: false,
+        }
+    }
 }
 
 /// One retrieved passage.
