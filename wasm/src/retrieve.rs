@@ -10,9 +10,10 @@
 //! `[start, end]` in a `string` field, `[start, end, element]` in a
 //! `string[]` field.
 
+use axon_core::db::retrieve::highlights_json;
 use axon_core::db::{Fusion, Hit, Search};
-use axon_core::model::{FieldType, Schema};
-use serde_json::{json, Map, Value as Json};
+use axon_core::model::Schema;
+use serde_json::{json, Value as Json};
 use wasm_bindgen::prelude::*;
 
 use crate::db::Database;
@@ -60,15 +61,7 @@ pub fn parse_search(json: &Json, vector: Option<Vec<f32>>) -> Result<Search> {
 
 /// A hit as the package returns it.
 pub fn hit_json(schema: &Schema, h: &Hit) -> Json {
-    let mut hl = Map::new();
-    for (field, ranges) in &h.highlights {
-        let array = matches!(schema.field(field).map(|d| &d.ty), Some(FieldType::StringArray));
-        let v: Vec<Json> = ranges
-            .iter()
-            .map(|r| if array { json!([r.start, r.end, r.element]) } else { json!([r.start, r.end]) })
-            .collect();
-        hl.insert(field.clone(), Json::Array(v));
-    }
+    let hl = highlights_json(schema, &h.highlights);
     let mut out = json!({"id": h.doc.id, "score": h.score, "doc": h.doc.to_json(), "highlights": hl});
     if let Some(t) = h.text_score {
         out["textScore"] = json!(t);

@@ -191,6 +191,11 @@ fn scored_candidates(
     Ok(Some(out))
 }
 
+/// Results found with their documents, as hits.
+fn hits_of(found: Vec<Found>) -> Vec<SearchHit> {
+    found.into_iter().filter_map(|f| f.doc.map(|doc| SearchHit { doc, distance: f.distance })).collect()
+}
+
 /// One result before it becomes a [`SearchHit`] or an id.
 struct Found {
     id: String,
@@ -222,8 +227,7 @@ impl Db {
         opts: &SearchOptions,
     ) -> Result<(Vec<SearchHit>, SearchPlan)> {
         let (found, plan) = self.run_search(&self.snapshot(), collection, vector, k, opts, true)?;
-        let hits = found.into_iter().filter_map(|f| f.doc.map(|doc| SearchHit { doc, distance: f.distance })).collect();
-        Ok((hits, plan))
+        Ok((hits_of(found), plan))
     }
 
     /// [`Db::search_vector`] returning only `(id, distance)`: when the graph is up
@@ -250,7 +254,7 @@ impl Db {
         opts: &SearchOptions,
     ) -> Result<Vec<SearchHit>> {
         let (found, _) = self.run_search(snap, collection, vector, k, opts, true)?;
-        Ok(found.into_iter().filter_map(|f| f.doc.map(|doc| SearchHit { doc, distance: f.distance })).collect())
+        Ok(hits_of(found))
     }
 
     fn run_search(

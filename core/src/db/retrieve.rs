@@ -202,6 +202,27 @@ pub fn highlights(schema: &crate::model::Schema, doc: &Document, query: &str) ->
     out
 }
 
+/// Highlights as JSON, the form the CLI and the JS package print: per field,
+/// `[start, end]` byte ranges, `[start, end, element]` in a `string[]` field.
+pub fn highlights_json(schema: &crate::model::Schema, highlights: &BTreeMap<String, Vec<Highlight>>) -> Json {
+    let mut out = serde_json::Map::new();
+    for (field, ranges) in highlights {
+        let array = matches!(schema.field(field).map(|d| &d.ty), Some(crate::model::FieldType::StringArray));
+        let v = ranges
+            .iter()
+            .map(|r| {
+                if array {
+                    serde_json::json!([r.start, r.end, r.element])
+                } else {
+                    serde_json::json!([r.start, r.end])
+                }
+            })
+            .collect();
+        out.insert(field.clone(), Json::Array(v));
+    }
+    Json::Object(out)
+}
+
 impl Db {
     /// Searches a collection by text, by vector, or both (see the module
     /// docs), returning up to `k` hits best first.

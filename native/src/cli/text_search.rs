@@ -7,9 +7,10 @@
 
 use std::io::{BufWriter, Write};
 
+use axon_core::db::retrieve::highlights_json;
 use axon_core::db::{Fusion, Hit, Search};
 use axon_core::model::{FieldType, Schema};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
 
 use super::args::SearchArgs;
 use super::error::{stdout_error, CliError};
@@ -39,15 +40,7 @@ fn fields(schema: &Schema, names: &[String]) -> Result<(Option<String>, Option<S
 }
 
 fn hit_json(schema: &Schema, h: &Hit) -> Json {
-    let mut hl = Map::new();
-    for (field, ranges) in &h.highlights {
-        let array = matches!(schema.field(field).map(|d| &d.ty), Some(FieldType::StringArray));
-        let v: Vec<Json> = ranges
-            .iter()
-            .map(|r| if array { json!([r.start, r.end, r.element]) } else { json!([r.start, r.end]) })
-            .collect();
-        hl.insert(field.clone(), Json::Array(v));
-    }
+    let hl = highlights_json(schema, &h.highlights);
     json!({"id": h.doc.id, "score": h.score, "doc": h.doc.to_json(), "highlights": hl})
 }
 
