@@ -10,7 +10,8 @@
 #
 # Installs what is missing: Debian's chromium (apt-get; a test tool's own browser
 # download does not work offline), the wasm32 target and the wasm-bindgen CLI, npm
-# packages playwright-core and vite (pinned in wasm/tests/*/package.json), the models.
+# packages playwright-core and vite (pinned in wasm/tests/*/package.json), the models,
+# and Node 20 when the machine's is older than 20.19 (Vite 7 needs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/wasm-common.sh
@@ -23,6 +24,7 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 
 wasm_install_tools
+wasm_ensure_node
 bash scripts/fetch-model.sh all
 bash scripts/build-npm.sh
 

