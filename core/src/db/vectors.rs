@@ -184,11 +184,10 @@ impl FieldIndex {
         self.nodes.len()
     }
 
-    /// Whether `node` holds `v` (compared as the graph stores vectors).
+    /// Whether `node` holds `v` (compared as the graph stores vectors, within
+    /// [`same_vector`]'s rounding tolerance).
     pub fn holds(&self, node: u32, v: &[f32]) -> bool {
-        let p = self.graph.prepare(v);
-        let s = self.graph.vector(node);
-        p.len() == s.len() && p.iter().zip(s).all(|(a, b)| a.to_bits() == b.to_bits())
+        same_vector(&self.graph.prepare(v), self.graph.vector(node))
     }
 
     /// Brings the graph to the documents' new states: `changes` gives each
@@ -455,4 +454,45 @@ pub(crate) fn check(view: &View<'_>, coll: u32, field: &VectorField, index: &Fie
         ));
     }
     Ok(problems)
+}
+
+/// Relative tolerance of [`same_vector`]: far above the rounding of a
+/// normalisation (a few ULPs, about 1e-7), far below any real change.
+const SAME_VECTOR_TOLERANCE: f32 = 1e-5;
+
+/// Whether a prepared vector and a stored one are the same vector. Cosine
+/// graphs store normalised vectors, and normalising rounds differently with
+/// different SIMD (native AVX2 and wasm simd128 sum the squares in other
+/// orders), so a database written on one platform and opened on another would
+/// otherwise see every node as holding another vector. Components must agree
+/// to [`SAME_VECTOR_TOLERANCE`] of their magnitude (absolutely, below 1).
+pub(crate) fn same_vector(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(&x, &y)| {
+            x.to_bits() == y.to_bits()
+                || (x - y).abs() <= SAME_VECTOR_TOLERANCE * x.abs().max(y.abs()).max(1.0)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_vector;
+
+    #[test]
+    fn same_vector_allows_rounding_not_changes() {
+        let a: Vec<f32> = (0..384).map(|i| ((i as f32) * 0.37).sin() / 13.0).collect();
+        assert!(same_vector(&a, &a));
+        // One ULP in every component: the rounding of another summation order.
+        let ulp: Vec<f32> = a.iter().map(|x| f32::from_bits(x.to_bits() + 1)).collect();
+        assert!(same_vector(&a, &ulp));
+        // A real change in one component.
+        let mut changed = a.clone();
+        changed[7] += 1e-3;
+        assert!(!same_vector(&a, &changed));
+        assert!(!same_vector(&a, &a[..383]));
+        let nan = vec![f32::NAN; 3];
+        assert!(!same_vector(&nan, &[0.0; 3]));
+        assert!(!same_vector(&[1e6, 0.0], &[1e6 + 100.0, 0.0]));
+        assert!(same_vector(&[1e6, 0.0], &[1e6 + 0.0625, 0.0]));
+    }
 }
