@@ -469,8 +469,7 @@ const SAME_VECTOR_TOLERANCE: f32 = 1e-5;
 pub(crate) fn same_vector(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(&x, &y)| {
-            x.to_bits() == y.to_bits()
-                || (x - y).abs() <= SAME_VECTOR_TOLERANCE * x.abs().max(y.abs()).max(1.0)
+            x.to_bits() == y.to_bits() || (x - y).abs() <= SAME_VECTOR_TOLERANCE * x.abs().max(y.abs()).max(1.0)
         })
 }
 

@@ -12,7 +12,7 @@
 //! quoted phrase (its words in order); it scores the BM25 sum of all the
 //! query's distinct terms, phrase words included.
 
-use super::query::{canonical_score, term_stats, top_k, Scored, TopK};
+use super::query::{canonical_score, id_of, term_stats, top_k, Scored, TopK};
 use super::score::Bm25;
 use super::{field_tokens, read_stats, texts_of, FieldKeys, TextField};
 use crate::catalog::{doc_key, CollectionInfo};
@@ -70,17 +70,18 @@ pub(crate) fn text_top_k(
         }
     }
     let mut docs: std::collections::HashMap<String, Document> = std::collections::HashMap::new();
-    let mut accept = |_: u32, id: &str, tfs: &[u32]| -> Result<bool> {
+    let mut accept = |ord: u32, tfs: &[u32]| -> Result<bool> {
         if needed.iter().any(|&t| tfs[t] == 0) {
             return Ok(false);
         }
         if filter.is_none() && q.phrases.is_empty() {
             return Ok(true);
         }
-        let Some(doc) = fetch(&view, info.id, id)? else { return Ok(false) };
+        let id = id_of(&view, &keys, ord)?;
+        let Some(doc) = fetch(&view, info.id, &id)? else { return Ok(false) };
         let ok = filter.is_none_or(|f| f.matches(&doc)) && has_phrases(field, &doc, q);
         if ok {
-            docs.insert(id.to_string(), doc);
+            docs.insert(id, doc);
         }
         Ok(ok)
     };

@@ -74,10 +74,6 @@ impl TopK {
     pub fn new(k: usize) -> Self {
         TopK { k, heap: BinaryHeap::with_capacity(k + 1) }
     }
-    /// The score to beat, once `k` are held.
-    pub fn threshold(&self) -> Option<f64> {
-        (self.heap.len() >= self.k).then(|| self.heap.peek().map_or(f64::INFINITY, |w| w.0.score))
-    }
     /// Whether a document scoring `score` with id `id` would enter.
     pub fn admits(&self, score: f64, id: &str) -> bool {
         match self.heap.peek() {
@@ -261,13 +257,83 @@ impl<'v> Cursor<'v> {
     }
 }
 
-/// Asked about each document about to enter the top k: `(ordinal, id, tfs)`.
-pub(crate) type Accept<'a> = dyn FnMut(u32, &str, &[u32]) -> Result<bool> + 'a;
+/// Asked about each document about to enter the top k: `(ordinal, tfs)`.
+pub(crate) type Accept<'a> = dyn FnMut(u32, &[u32]) -> Result<bool> + 'a;
+
+/// A score as a heap key (scores are finite).
+#[derive(Clone, Copy, PartialEq)]
+struct Key(f64, u32);
+impl Eq for Key {}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Key {
+    /// Worst first in a max-heap: lower score, then larger ordinal.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.0.total_cmp(&self.0).then(self.1.cmp(&o.1))
+    }
+}
+
+/// The `k` best documents by score, by ordinal: ids are read only at the
+/// end. Every document tying the k-th score is kept aside, so the final
+/// order can break those ties by id (smaller first) exactly as if ids had
+/// been compared all along.
+struct OrdTopK {
+    k: usize,
+    heap: BinaryHeap<Key>,
+    /// Documents scoring exactly the k-th score, outside the heap.
+    ties: Vec<Key>,
+}
+
+impl OrdTopK {
+    fn new(k: usize) -> Self {
+        OrdTopK { k, heap: BinaryHeap::with_capacity(k + 1), ties: Vec::new() }
+    }
+    /// The k-th score, once `k` are held.
+    fn threshold(&self) -> Option<f64> {
+        (self.heap.len() >= self.k).then(|| self.heap.peek().map_or(f64::INFINITY, |w| w.0))
+    }
+    /// Whether a document scoring `score` would enter (or tie the k-th).
+    fn admits(&self, score: f64) -> bool {
+        self.k > 0 && self.threshold().is_none_or(|th| score >= th)
+    }
+    /// Adds an admitted document.
+    fn push(&mut self, score: f64, ord: u32) {
+        let Some(th) = self.threshold() else {
+            self.heap.push(Key(score, ord));
+            return;
+        };
+        if score == th {
+            self.ties.push(Key(score, ord));
+            return;
+        }
+        self.heap.push(Key(score, ord));
+        let Some(out) = self.heap.pop() else { return };
+        let now = self.heap.peek().map_or(f64::INFINITY, |w| w.0);
+        if now > th {
+            self.ties.clear();
+        } else {
+            self.ties.push(out);
+        }
+    }
+    /// Best first, ties by id: `id_of` names each ordinal kept.
+    fn into_sorted(self, mut id_of: impl FnMut(u32) -> Result<String>) -> Result<Vec<Scored>> {
+        let mut v = Vec::with_capacity(self.heap.len() + self.ties.len());
+        for Key(score, ord) in self.heap.into_iter().chain(self.ties) {
+            v.push(Scored { id: id_of(ord)?, score });
+        }
+        v.sort_by(best_first);
+        v.truncate(self.k);
+        Ok(v)
+    }
+}
 
 /// The `k` best documents for the query's terms (sorted, distinct) by
-/// BM25, best first. `accept(ord, id, tfs)` is asked about each document
-/// that would enter the top k (`tfs[t]`: frequency of term `t`, 0 when
-/// absent) and may refuse it (a filter, a phrase).
+/// BM25, best first, ties by id. `accept(ord, tfs)` is asked about each
+/// document that would enter the top k (`tfs[t]`: frequency of term `t`,
+/// 0 when absent) and may refuse it (a filter, a phrase).
 pub(crate) fn top_k(
     view: &View<'_>,
     keys: &FieldKeys,
@@ -296,7 +362,7 @@ pub(crate) fn top_k(
         sum += c.ub;
         prefix.push(sum * (1.0 + SLACK));
     }
-    let mut top = TopK::new(k);
+    let mut top = OrdTopK::new(k);
     let mut tfs = vec![0u32; terms.len()];
     loop {
         let theta = top.threshold();
@@ -352,15 +418,17 @@ pub(crate) fn top_k(
             continue;
         }
         let score = canonical_score(bm, &idfs, &tfs, len);
-        if theta.is_some_and(|th| score < th) {
+        if !top.admits(score) || !accept(d, &tfs)? {
             continue;
         }
-        let entry = read_doc(view, keys, d)?
-            .ok_or_else(|| Error::corrupt(format!("text index: no document entry for ordinal {d}")))?;
-        if !top.admits(score, &entry.id) || !accept(d, &entry.id, &tfs)? {
-            continue;
-        }
-        top.push(Scored { id: entry.id, score });
+        top.push(score, d);
     }
-    Ok(top.into_sorted())
+    top.into_sorted(|ord| id_of(view, keys, ord))
+}
+
+/// The id of the document with ordinal `ord`; a missing entry is damage.
+pub(crate) fn id_of(view: &View<'_>, keys: &FieldKeys, ord: u32) -> Result<String> {
+    Ok(read_doc(view, keys, ord)?
+        .ok_or_else(|| Error::corrupt(format!("text index: no document entry for ordinal {ord}")))?
+        .id)
 }
