@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The labelled-question corpus of `bench/data/hybrid-questions.jsonl`.
 
-44 pages of the Python 3.11 documentation (Debian's python3.11-doc, installed by
-apt-get when missing): library reference modules and tutorial chapters, converted
+44 pages of the Python 3.11 documentation (Debian's python3.11-doc, unpacked by
+`text_corpus.ensure_installed` when missing): library reference modules and tutorial chapters, converted
 to plain text the way `text_corpus.py` does it (main content only, one paragraph
 a line, a blank line between paragraphs), written as `<dir>/library/json.txt`,
 `<dir>/tutorial/errors.txt`, ... The question file's `source` is that relative
@@ -16,9 +16,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from text_corpus import Text, ensure_installed  # noqa: E402
+from text_corpus import Text, base, ensure_installed  # noqa: E402
 
-HTML = "/usr/share/doc/python3.11/html"
+REL = "doc/python3.11/html"
 PAGES = [
     "library/" + m
     for m in """json pathlib shutil subprocess collections itertools functools re logging csv sqlite3
@@ -32,11 +32,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="/tmp/axon-text/qa")
     args = ap.parse_args()
-    ensure_installed([("python3.11-doc", "doc/python3.11/html")])
+    ensure_installed([("python3.11-doc", REL)])
+    html = os.path.join(base(REL), REL)
     words = 0
     for page in PAGES:
         p = Text()
-        with open(os.path.join(HTML, page + ".html"), encoding="utf-8") as f:
+        with open(os.path.join(html, page + ".html"), encoding="utf-8") as f:
             p.feed(f.read())
         p.close()
         text = "\n\n".join(p.paragraphs()) + "\n"

@@ -2,7 +2,9 @@
 """The full-text benchmark's corpus and query sets (`axon-bench fts`).
 
 Sources (real documentation nobody on this project wrote, as Debian 12 ships it;
-the script apt-get installs the packages when their directories are missing):
+when a directory is missing from /usr/share the script `apt-get download`s the package
+and unpacks it under /tmp/axon-text/debs/root, installing nothing: installing nodejs-doc
+once replaced the machine's Node 20 with Debian's Node 18):
 
   python3.11-doc      /usr/share/doc/python3.11/html          the Python 3.11 docs (HTML)
   linux-doc-6.1       /usr/share/doc/linux-doc-6.1/html       the Linux 6.1 kernel docs (HTML)
@@ -47,6 +49,7 @@ Writes (deterministic for a given set of installed packages):
 import argparse
 import html.entities
 import json
+import functools
 import os
 import random
 import re
@@ -55,6 +58,9 @@ import sys
 from html.parser import HTMLParser
 
 DOC = "/usr/share"
+# Packages `apt-get download`ed and unpacked (`dpkg-deb -x`) here, not installed.
+DEBS = "/tmp/axon-text/debs"
+UNPACKED = os.path.join(DEBS, "root", "usr", "share")
 SOURCES = [
     ("python3.11-doc", "doc/python3.11/html"),
     ("linux-doc-6.1", "doc/linux-doc-6.1/html"),
@@ -150,22 +156,50 @@ class Text(HTMLParser):
         return [t for t, _ in self.paras]
 
 
+@functools.lru_cache(maxsize=None)
+def installed(pkg):
+    """Whether dpkg has `pkg` installed (a directory alone can come from another package)."""
+    got = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
+    return got.returncode == 0 and got.stdout.endswith(" installed")
+
+
+def base(rel):
+    """The directory holding `rel` (relative to /usr/share): the system's if the source's
+    package is installed, else the unpacked copy."""
+    for pkg, top in SOURCES:
+        if rel == top or rel.startswith(top + "/"):
+            return DOC if installed(pkg) else UNPACKED
+    return DOC
+
+
 def ensure_installed(sources=SOURCES):
-    missing = [pkg for pkg, rel in sources if not os.path.isdir(os.path.join(DOC, rel))]
-    if missing:
-        print(f"text_corpus: apt-get install {' '.join(missing)}", file=sys.stderr)
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *missing], check=True, env=env)
+    """Unpacks each package whose directory is in neither /usr/share nor the unpacked root."""
+    missing = [pkg for pkg, rel in sources if not installed(pkg) and not os.path.isdir(os.path.join(UNPACKED, rel))]
+    if not missing:
+        return
+    os.makedirs(DEBS, exist_ok=True)
+    print(f"text_corpus: apt-get download {' '.join(missing)} (unpacked under {DEBS}, not installed)", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    got = subprocess.run(["apt-get", "download", *missing], cwd=DEBS, env=env)
+    if got.returncode != 0:
+        subprocess.run(["apt-get", "update"], check=True, env=env)
+        subprocess.run(["apt-get", "download", *missing], cwd=DEBS, check=True, env=env)
+    for pkg in missing:
+        debs = sorted(f for f in os.listdir(DEBS) if f.startswith(pkg + "_") and f.endswith(".deb"))
+        if not debs:
+            sys.exit(f"text_corpus: apt-get download {pkg} left no .deb in {DEBS}")
+        subprocess.run(["dpkg-deb", "-x", os.path.join(DEBS, debs[-1]), os.path.join(DEBS, "root")], check=True)
 
 
 def doc_files(rel):
-    root = os.path.join(DOC, rel)
+    top = base(rel)
+    root = os.path.join(top, rel)
     out = []
     for d, dirs, files in os.walk(root):
         dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS)
         for f in files:
             if (f.endswith(".html") and not SKIP_FILES.match(f)) or f.endswith(".pod"):
-                out.append(os.path.relpath(os.path.join(d, f), DOC))
+                out.append(os.path.relpath(os.path.join(d, f), top))
     return sorted(out)
 
 
@@ -282,7 +316,7 @@ def main():
             files = doc_files(rel)
             before = len(texts)
             for src in files:
-                with open(os.path.join(DOC, src), encoding="utf-8", errors="replace") as f:
+                with open(os.path.join(base(src), src), encoding="utf-8", errors="replace") as f:
                     raw = f.read()
                 if src.endswith(".pod"):
                     paras = pod_paragraphs(raw)

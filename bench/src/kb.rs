@@ -203,12 +203,23 @@ fn snippet(text: &str, chars: usize) -> String {
 
 const EVAL_USAGE: &str =
     "usage: axon-bench kb-eval --model DIR [--questions FILE] [--root DIR] [--corpus DIR] [--modes vector,text,hybrid] [--max-tokens N] \
-[--overlap-tokens N] [--threads N] [--kb-batch N] [--verbose]";
+[--overlap-tokens N] [--threads N] [--kb-batch N] [--dump FILE] [--verbose]";
 
 pub fn eval(args: &[String]) {
     let f = Flags::parse(
         args,
-        &["model", "questions", "root", "corpus", "modes", "max-tokens", "overlap-tokens", "threads", "kb-batch"],
+        &[
+            "model",
+            "questions",
+            "root",
+            "corpus",
+            "modes",
+            "max-tokens",
+            "overlap-tokens",
+            "threads",
+            "kb-batch",
+            "dump",
+        ],
         &["verbose"],
         &[],
         EVAL_USAGE,
@@ -271,6 +282,9 @@ pub fn eval(args: &[String]) {
     let build_cpu_s = crate::embed::cpu_seconds() - c0;
     let embed_s = embedder.seconds();
 
+    if let Some(path) = f.get("dump") {
+        dump_lists(&db, &store, &docs, &questions, &spans, Path::new(path));
+    }
     // Each item: vector, text, or hybrid[:rrf|relative[:text weight]].
     let modes: Vec<(String, axon::QueryMode, Fusion, Option<f64>)> = f
         .get("modes")
@@ -395,6 +409,85 @@ pub fn eval(args: &[String]) {
             })
         );
     }
+}
+
+/// Depth of each list `--dump` writes.
+const DUMP_DEPTH: usize = 1000;
+
+/// `--dump FILE`: per question (one JSON line), its label and the top
+/// [`DUMP_DEPTH`] passages of text-only and of exact vector retrieval, each
+/// `[source, start, end, score]`, for studying fusion offline.
+///
+/// `text_title` is the text list of a copy of the passages whose text field
+/// starts with the first line of its source (its title), a "chunk header".
+fn dump_lists(
+    db: &Db,
+    store: &KnowledgeStore,
+    docs: &[(String, String)],
+    questions: &[Question],
+    spans: &[Option<(usize, usize)>],
+    path: &Path,
+) {
+    let all = axon::QueryOptions { mode: axon::QueryMode::Vector, exact: true, ..Default::default() };
+    let passages = store.query_with("passage", 10_000, &all).unwrap_or_else(|e| fail(format!("query: {e}")));
+    let schema = axon::Schema::from_json(&json!({"fields": {
+        "source": {"type": "string"}, "start": {"type": "int"}, "end": {"type": "int"},
+        "text": {"type": "string", "text": true},
+    }}))
+    .unwrap_or_else(|e| fail(format!("schema: {e}")));
+    db.create_collection("ctx", schema.clone()).unwrap_or_else(|e| fail(format!("ctx: {e}")));
+    let mut batch = axon::WriteBatch::new();
+    for (i, p) in passages.iter().enumerate() {
+        let src = &docs.iter().find(|(s, _)| *s == p.source).expect("passage source").1;
+        let title = src.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        let doc = json!({"id": format!("{i:06}"), "source": p.source, "start": p.start, "end": p.end,
+            "text": format!("{title}\n{}", p.text)});
+        batch.insert("ctx", axon::Document::from_json(&schema, &doc).unwrap_or_else(|e| fail(format!("doc: {e}"))));
+    }
+    db.write(&batch).unwrap_or_else(|e| fail(format!("ctx write: {e}")));
+    eprintln!("kb-eval: dump: {} passages copied with titles", passages.len());
+    let mut out = String::new();
+    for (q, span) in questions.iter().zip(spans) {
+        let list = |mode: axon::QueryMode| -> Vec<Json> {
+            let opts = axon::QueryOptions { mode, exact: mode == axon::QueryMode::Vector, ..Default::default() };
+            store
+                .query_with(&q.question, DUMP_DEPTH, &opts)
+                .unwrap_or_else(|e| fail(format!("query: {e}")))
+                .into_iter()
+                .map(|p| json!([p.source, p.start, p.end, p.score]))
+                .collect()
+        };
+        let line = json!({
+            "question": q.question,
+            "kind": q.kind,
+            "source": q.source,
+            "span": span.map(|(s, e)| vec![s, e]),
+            "text": list(axon::QueryMode::Text),
+            "vector": list(axon::QueryMode::Vector),
+            "text_title": title_list(db, &q.question),
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    std::fs::write(path, out).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+}
+
+/// The top [`DUMP_DEPTH`] of the titled passage copy for `question`.
+fn title_list(db: &Db, question: &str) -> Vec<Json> {
+    let s = axon_core::db::Search {
+        text: Some(question.to_string()),
+        k: DUMP_DEPTH,
+        text_field: Some("text".into()),
+        ..Default::default()
+    };
+    db.search("ctx", &s)
+        .unwrap_or_else(|e| fail(format!("ctx search: {e}")))
+        .into_iter()
+        .map(|h| {
+            let d = h.doc.to_json();
+            json!([d["source"], d["start"], d["end"], h.score])
+        })
+        .collect()
 }
 
 /// Every `.txt` and `.md` file under `dir`, sorted, as (path relative to `dir`, text).
