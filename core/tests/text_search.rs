@@ -451,7 +451,12 @@ fn bad_text_searches_get_typed_errors_and_change_nothing() {
     arg(Search { text_weight: Some(1.5), ..t("hello") }, "between 0 and 1");
     arg(Search { text_weight: Some(f64::NAN), ..t("hello") }, "between 0 and 1");
     arg(Search { k: 0, ..t("hello") }, "k must be");
-    arg(t(&"x".repeat(20_000)), "longer than the limit");
+    // Exactly at the limit is a query (matching nothing); one byte past is an error.
+    let at = "hello ".repeat(axon_core::db::retrieve::MAX_QUERY_BYTES / 6)
+        + &"y".repeat(axon_core::db::retrieve::MAX_QUERY_BYTES % 6);
+    assert_eq!(at.len(), axon_core::db::retrieve::MAX_QUERY_BYTES);
+    assert_eq!(db.search("c", &t(&at)).unwrap().len(), 1, "a query of exactly the limit runs");
+    arg(t(&(at + "y")), "longer than the limit");
     arg(Search { vector: Some(vec![1.0]), ..t("hello") }, "dimension");
     assert!(matches!(Fusion::from_name("max"), Err(Error::InvalidArgument(m)) if m.contains("rrf")));
     assert!(matches!(

@@ -8,12 +8,14 @@
 //!
 //! Values larger than half a leaf's space live in chains of overflow pages.
 
+pub mod cache;
 pub mod node;
 pub mod read;
 pub mod write;
 
+pub use cache::PageCache;
 pub use node::{LeafEntry, Node, ValRef};
-pub use read::{get, read_value, Cursor};
+pub use read::{get, get_cached, read_value, Cursor};
 pub use write::{Change, TreeWriter};
 
 pub use crate::limits::max_key;

@@ -1,5 +1,6 @@
 //! Lookups and ordered scans over one tree version.
 
+use super::cache::PageCache;
 use super::node::{self, child_for, Children, LeafEntry, Node, ValRef};
 use super::MAX_DEPTH;
 use crate::page::{self, PageKind, Reader};
@@ -14,16 +15,20 @@ pub const OVERFLOW_HEADER: usize = 16;
 /// Searches each page's bytes in place (no node is decoded into owned
 /// entries), checking the checksum of every page it reads.
 pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<ValRef>> {
+    get_cached(pages, root, key, &mut PageCache::new(0))
+}
+
+/// [`get`], taking pages from `cache` and keeping the pages it reads there
+/// (see [`PageCache`] for when a cache may be shared by lookups).
+pub fn get_cached(pages: &dyn PageStore, root: PageId, key: &[u8], cache: &mut PageCache) -> Result<Option<ValRef>> {
     if root == 0 {
         return Ok(None);
     }
-    let mut buf = vec![0u8; pages.page_size()];
     let mut id = root;
     for _ in 0..MAX_DEPTH {
-        pages.read_page(id, &mut buf)?;
+        let buf = cache.node(pages, id)?;
         let kind = if buf[4] == PageKind::Branch as u8 { PageKind::Branch } else { PageKind::Leaf };
-        page::check(id, &buf, kind)?;
-        let mut r = Reader::new(&buf, 6, id);
+        let mut r = Reader::new(buf, 6, id);
         let count = r.u16()? as usize;
         if kind == PageKind::Branch {
             if count == 0 {

@@ -175,3 +175,33 @@ fn a_key_past_the_limit_is_an_error_and_writes_nothing() {
         assert!(matches!(TreeWriter::new(&store, &mut alloc).apply(0, &unsorted), Err(crate::Error::Internal(_))));
     }
 }
+
+/// Lookups through a [`PageCache`] (a small one, so it empties and refills,
+/// and one that keeps nothing) find exactly what plain lookups find, and a
+/// page damaged before it is cached is still reported as damage.
+#[test]
+fn cached_lookups_match_plain_ones_and_still_check_pages() {
+    let store = MemPageStore::new(1024);
+    let mut alloc = Allocator::new([], 2);
+    let keys: Vec<Vec<u8>> = (0..3000u32).map(|i| format!("key{:06}", i * 7).into_bytes()).collect();
+    let vals: Vec<Vec<u8>> = (0..3000usize).map(|i| vec![(i % 251) as u8; i % 90]).collect();
+    let changes: Vec<(&[u8], Change)> = keys.iter().zip(&vals).map(|(k, v)| (k.as_slice(), Change::Put(v))).collect();
+    let root = TreeWriter::new(&store, &mut alloc).apply(0, &changes).unwrap();
+    for cap in [0, 3, 1000] {
+        let mut cache = PageCache::new(cap);
+        for i in (0..21_000u32).step_by(5) {
+            let k = format!("key{i:06}").into_bytes();
+            let want = get(&store, root, &k).unwrap().map(|v| read_value(&store, &v).unwrap());
+            let got = get_cached(&store, root, &k, &mut cache).unwrap().map(|v| read_value(&store, &v).unwrap());
+            assert_eq!(got, want, "cap {cap}, key {i}");
+            assert_eq!(want.is_some(), i % 7 == 0 && i / 7 < 3000);
+        }
+    }
+    // Damage the root's checksummed bytes: a fresh cache reports it.
+    let mut page = vec![0u8; store.page_size()];
+    store.read_page(root, &mut page).unwrap();
+    page[20] ^= 0xff;
+    store.write_page(root, &page).unwrap();
+    let err = get_cached(&store, root, b"key000007", &mut PageCache::new(16)).unwrap_err();
+    assert!(matches!(err, crate::Error::Corrupt(_)), "{err:?}");
+}

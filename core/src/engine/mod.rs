@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, Weak};
 pub use state::{Bytes, State, TreeVersion};
 pub use verify::VerifyReport;
 
+use crate::btree::PageCache;
 use crate::freelist::Allocator;
 use crate::storage::{LogFile, PageId, PageStore};
 use crate::superblock::Superblock;
@@ -222,6 +223,12 @@ impl View<'_> {
     /// The value of `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         self.state.get(self.pages, key)
+    }
+    /// [`View::get`] through `cache`: a run of lookups in one view (a text
+    /// query's posting blocks) reads and checks each tree page once. The
+    /// cache must serve this view only.
+    pub fn get_cached(&self, key: &[u8], cache: &mut PageCache) -> Result<Option<Bytes>> {
+        self.state.get_cached(self.pages, key, cache)
     }
     /// Visits keys in `[start, end)` in order until `visit` returns false.
     pub fn scan(&self, start: &[u8], end: Option<&[u8]>, visit: &mut state::Visitor<'_>) -> Result<()> {

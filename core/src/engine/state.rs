@@ -10,7 +10,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::btree::{self, Cursor};
+use crate::btree::{self, Cursor, PageCache};
 use crate::catalog::Catalog;
 use crate::storage::{PageId, PageStore};
 use crate::Result;
@@ -100,6 +100,12 @@ fn in_changes(c: &Changes, key: &[u8]) -> Found {
 impl State {
     /// The value of `key`.
     pub fn get(&self, pages: &dyn PageStore, key: &[u8]) -> Result<Option<Bytes>> {
+        self.get_cached(pages, key, &mut PageCache::new(0))
+    }
+
+    /// [`State::get`], reading tree pages through `cache` (which must serve
+    /// this state's tree only: see [`PageCache`]).
+    pub fn get_cached(&self, pages: &dyn PageStore, key: &[u8], cache: &mut PageCache) -> Result<Option<Bytes>> {
         for layer in std::iter::once(&self.active).chain(self.frozen.as_ref()) {
             match in_changes(layer, key) {
                 Found::Value(v) => return Ok(Some(v)),
@@ -107,7 +113,7 @@ impl State {
                 Found::Unknown => {}
             }
         }
-        match btree::get(pages, self.tree.root, key)? {
+        match btree::get_cached(pages, self.tree.root, key, cache)? {
             Some(val) => Ok(Some(Bytes::from(btree::read_value(pages, &val)?))),
             None => Ok(None),
         }

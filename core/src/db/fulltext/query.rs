@@ -26,6 +26,7 @@ use std::collections::BinaryHeap;
 use super::postings::{decode_block_into, BlockMeta, Posting, TermRecord};
 use super::score::Bm25;
 use super::{read_doc, read_term, FieldKeys};
+use crate::btree::PageCache;
 use crate::engine::View;
 use crate::{Error, Result};
 
@@ -129,6 +130,17 @@ pub(crate) fn canonical_score(bm: &Bm25, idfs: &[f64], tfs: &[u32], len: u32) ->
     s
 }
 
+/// Where cursors read blocks: one view, one field, and the tree pages
+/// already read for this query.
+struct Src<'s, 'v> {
+    view: &'s View<'v>,
+    keys: &'s FieldKeys,
+    cache: PageCache,
+}
+
+/// Pages a query keeps ([`PageCache`]): 256 pages, 1 MiB at 4 KiB pages.
+const CACHED_PAGES: usize = 256;
+
 struct Cursor<'v> {
     t: usize,
     idf: f64,
@@ -165,12 +177,13 @@ impl<'v> Cursor<'v> {
         })
     }
 
-    fn load(&mut self, view: &View<'_>, keys: &FieldKeys) -> Result<()> {
+    fn load(&mut self, src: &mut Src<'_, '_>) -> Result<()> {
         let closed = self.metas.len() - usize::from(!self.open.is_empty());
         if self.block < closed {
-            let key = keys.block(self.term, self.metas[self.block].last);
-            let bytes = view
-                .get(&key)?
+            let key = src.keys.block(self.term, self.metas[self.block].last);
+            let bytes = src
+                .view
+                .get_cached(&key, &mut src.cache)?
                 .ok_or_else(|| Error::corrupt(format!("text index: a block of term {:?} is missing", self.term)))?;
             decode_block_into(&bytes, &mut self.buf)?;
         } else {
@@ -182,10 +195,10 @@ impl<'v> Cursor<'v> {
     }
 
     /// Moves to a real posting (or the end).
-    fn settle(&mut self, view: &View<'_>, keys: &FieldKeys) -> Result<()> {
+    fn settle(&mut self, src: &mut Src<'_, '_>) -> Result<()> {
         while self.block < self.metas.len() {
             if !self.loaded {
-                self.load(view, keys)?;
+                self.load(src)?;
             }
             if self.pos < self.buf.len() {
                 return Ok(());
@@ -201,9 +214,9 @@ impl<'v> Cursor<'v> {
         (self.block < self.metas.len() && self.loaded).then(|| self.buf.get(self.pos).copied()).flatten()
     }
 
-    fn next(&mut self, view: &View<'_>, keys: &FieldKeys) -> Result<()> {
+    fn next(&mut self, src: &mut Src<'_, '_>) -> Result<()> {
         self.pos += 1;
-        self.settle(view, keys)
+        self.settle(src)
     }
 
     /// Skips (unread) the blocks that end before `target`; returns the
@@ -220,7 +233,7 @@ impl<'v> Cursor<'v> {
 
     /// Skips, unread, the blocks from the current one on whose bound is below
     /// `limit`, then moves to a real posting.
-    fn skip_weak_blocks(&mut self, limit: f64, view: &View<'_>, keys: &FieldKeys, bm: &Bm25) -> Result<()> {
+    fn skip_weak_blocks(&mut self, limit: f64, src: &mut Src<'_, '_>, bm: &Bm25) -> Result<()> {
         let start = self.block;
         while self.block < self.metas.len() {
             let m = &self.metas[self.block];
@@ -232,18 +245,18 @@ impl<'v> Cursor<'v> {
         if self.block != start {
             self.loaded = false;
             self.pos = 0;
-            self.settle(view, keys)?;
+            self.settle(src)?;
         }
         Ok(())
     }
 
     /// Moves to the first posting at or after `target`.
-    fn seek(&mut self, target: u32, view: &View<'_>, keys: &FieldKeys, bm: &Bm25) -> Result<()> {
+    fn seek(&mut self, target: u32, src: &mut Src<'_, '_>, bm: &Bm25) -> Result<()> {
         loop {
             if self.skip_blocks(target, bm).is_none() {
                 return Ok(());
             }
-            self.settle(view, keys)?;
+            self.settle(src)?;
             while self.pos < self.buf.len() && self.buf[self.pos].ord < target {
                 self.pos += 1;
             }
@@ -347,11 +360,12 @@ pub(crate) fn top_k(
     for s in &stats {
         idfs[s.t] = s.idf;
     }
+    let mut src = Src { view, keys, cache: PageCache::new(CACHED_PAGES) };
     let mut cursors = Vec::with_capacity(stats.len());
     for st in stats {
         let term = terms[st.t].as_str();
         let mut c = Cursor::new(term, st, bm)?;
-        c.settle(view, keys)?;
+        c.settle(&mut src)?;
         cursors.push(c);
     }
     cursors.sort_by(|a, b| a.ub.total_cmp(&b.ub).then(a.t.cmp(&b.t)));
@@ -378,7 +392,7 @@ pub(crate) fn top_k(
         if let Some(th) = theta {
             let total = prefix.last().copied().unwrap_or(0.0);
             for c in cursors[e..].iter_mut() {
-                c.skip_weak_blocks(th - (total - c.ub), view, keys, bm)?;
+                c.skip_weak_blocks(th - (total - c.ub), &mut src, bm)?;
             }
         }
         let Some(d) = cursors[e..].iter().filter_map(|c| c.current().map(|p| p.ord)).min() else { break };
@@ -390,7 +404,7 @@ pub(crate) fn top_k(
                 tfs[c.t] = p.tf;
                 len = p.len;
                 partial += bm.term(c.idf, p.tf, p.len);
-                c.next(view, keys)?;
+                c.next(&mut src)?;
             }
         }
         let mut pruned = false;
@@ -407,7 +421,7 @@ pub(crate) fn top_k(
                 pruned = true;
                 break;
             }
-            c.seek(d, view, keys, bm)?;
+            c.seek(d, &mut src, bm)?;
             if let Some(p) = c.current().filter(|p| p.ord == d) {
                 tfs[c.t] = p.tf;
                 len = p.len;
