@@ -113,6 +113,10 @@ impl<'a> Reader<'a> {
     pub fn u8(&mut self) -> Result<u8> {
         Ok(self.bytes(1)?[0])
     }
+    /// The offset of the next field.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
 }
 
 /// Appends little-endian fields to a page image.

@@ -1,6 +1,6 @@
 //! Lookups and ordered scans over one tree version.
 
-use super::cache::PageCache;
+use super::cache::{PageCache, Step};
 use super::node::{self, child_for, Children, LeafEntry, Node, ValRef};
 use super::MAX_DEPTH;
 use crate::page::{self, PageKind, Reader};
@@ -12,8 +12,8 @@ pub const OVERFLOW_HEADER: usize = 16;
 
 /// Looks `key` up in the tree rooted at `root` (0 = empty).
 ///
-/// Searches each page's bytes in place (no node is decoded into owned
-/// entries), checking the checksum of every page it reads.
+/// Checks the checksum of every page it reads and binary-searches each
+/// page's entries in place (no node is decoded into owned entries).
 pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<ValRef>> {
     get_cached(pages, root, key, &mut PageCache::new(0))
 }
@@ -26,50 +26,11 @@ pub fn get_cached(pages: &dyn PageStore, root: PageId, key: &[u8], cache: &mut P
     }
     let mut id = root;
     for _ in 0..MAX_DEPTH {
-        let buf = cache.node(pages, id)?;
-        let kind = if buf[4] == PageKind::Branch as u8 { PageKind::Branch } else { PageKind::Leaf };
-        let mut r = Reader::new(buf, 6, id);
-        let count = r.u16()? as usize;
-        if kind == PageKind::Branch {
-            if count == 0 {
-                return Err(Error::corrupt(format!("page {id}: branch without children")));
-            }
-            let mut child = r.u64()?;
-            for _ in 1..count {
-                let klen = r.u16()? as usize;
-                let k = r.bytes(klen)?;
-                let c = r.u64()?;
-                if k > key {
-                    break;
-                }
-                child = c;
-            }
-            id = child;
-            continue;
+        match cache.node(pages, id)?.step(id, key)? {
+            Step::Child(child) => id = child,
+            Step::Found(val) => return Ok(Some(val)),
+            Step::Absent => return Ok(None),
         }
-        for _ in 0..count {
-            let klen = r.u16()? as usize;
-            let k = r.bytes(klen)?;
-            let val = match r.u8()? {
-                0 => {
-                    let vlen = r.u32()? as usize;
-                    let v = r.bytes(vlen)?;
-                    (k == key).then(|| ValRef::Inline(v.to_vec()))
-                }
-                1 => {
-                    let (len, first) = (r.u64()?, r.u64()?);
-                    (k == key).then_some(ValRef::Overflow { len, first })
-                }
-                t => return Err(Error::corrupt(format!("page {id}: unknown value tag {t}"))),
-            };
-            if val.is_some() {
-                return Ok(val);
-            }
-            if k > key {
-                return Ok(None);
-            }
-        }
-        return Ok(None);
     }
     Err(Error::corrupt(format!("tree under page {root} is deeper than {MAX_DEPTH} levels")))
 }
