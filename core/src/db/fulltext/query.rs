@@ -146,6 +146,8 @@ struct Cursor<'v> {
     idf: f64,
     term: &'v str,
     metas: Vec<BlockMeta>,
+    /// Each block's score bound, inflated by [`SLACK`].
+    bounds: Vec<f64>,
     open: Vec<Posting>,
     block: usize,
     buf: Vec<Posting>,
@@ -162,18 +164,20 @@ impl<'v> Cursor<'v> {
         if !open.is_empty() {
             metas.push(BlockMeta::of(u32::MAX, &open));
         }
-        let ub = metas.iter().map(|m| bm.term(st.idf, m.max_tf, m.min_len)).fold(0.0, f64::max);
+        let bounds: Vec<f64> = metas.iter().map(|m| bm.term(st.idf, m.max_tf, m.min_len) * (1.0 + SLACK)).collect();
+        let ub = bounds.iter().copied().fold(0.0, f64::max);
         Ok(Cursor {
             t: st.t,
             idf: st.idf,
             term,
             metas,
+            bounds,
             open,
             block: 0,
             buf: Vec::new(),
             loaded: false,
             pos: 0,
-            ub: ub * (1.0 + SLACK),
+            ub,
         })
     }
 
@@ -221,25 +225,20 @@ impl<'v> Cursor<'v> {
 
     /// Skips (unread) the blocks that end before `target`; returns the
     /// current block's bound, or `None` at the end.
-    fn skip_blocks(&mut self, target: u32, bm: &Bm25) -> Option<f64> {
+    fn skip_blocks(&mut self, target: u32) -> Option<f64> {
         while self.block < self.metas.len() && self.metas[self.block].last < target {
             self.block += 1;
             self.loaded = false;
             self.pos = 0;
         }
-        let m = self.metas.get(self.block)?;
-        Some(bm.term(self.idf, m.max_tf, m.min_len) * (1.0 + SLACK))
+        self.bounds.get(self.block).copied()
     }
 
     /// Skips, unread, the blocks from the current one on whose bound is below
     /// `limit`, then moves to a real posting.
-    fn skip_weak_blocks(&mut self, limit: f64, src: &mut Src<'_, '_>, bm: &Bm25) -> Result<()> {
+    fn skip_weak_blocks(&mut self, limit: f64, src: &mut Src<'_, '_>) -> Result<()> {
         let start = self.block;
-        while self.block < self.metas.len() {
-            let m = &self.metas[self.block];
-            if bm.term(self.idf, m.max_tf, m.min_len) * (1.0 + SLACK) >= limit {
-                break;
-            }
+        while self.block < self.metas.len() && self.bounds[self.block] < limit {
             self.block += 1;
         }
         if self.block != start {
@@ -251,9 +250,9 @@ impl<'v> Cursor<'v> {
     }
 
     /// Moves to the first posting at or after `target`.
-    fn seek(&mut self, target: u32, src: &mut Src<'_, '_>, bm: &Bm25) -> Result<()> {
+    fn seek(&mut self, target: u32, src: &mut Src<'_, '_>) -> Result<()> {
         loop {
-            if self.skip_blocks(target, bm).is_none() {
+            if self.skip_blocks(target).is_none() {
                 return Ok(());
             }
             self.settle(src)?;
@@ -392,7 +391,7 @@ pub(crate) fn top_k(
         if let Some(th) = theta {
             let total = prefix.last().copied().unwrap_or(0.0);
             for c in cursors[e..].iter_mut() {
-                c.skip_weak_blocks(th - (total - c.ub), &mut src, bm)?;
+                c.skip_weak_blocks(th - (total - c.ub), &mut src)?;
             }
         }
         let Some(d) = cursors[e..].iter().filter_map(|c| c.current().map(|p| p.ord)).min() else { break };
@@ -416,12 +415,12 @@ pub(crate) fn top_k(
                 break;
             }
             let c = &mut cursors[i];
-            let Some(block_ub) = c.skip_blocks(d, bm) else { continue };
+            let Some(block_ub) = c.skip_blocks(d) else { continue };
             if partial * (1.0 + SLACK) + block_ub + rest < th {
                 pruned = true;
                 break;
             }
-            c.seek(d, &mut src, bm)?;
+            c.seek(d, &mut src)?;
             if let Some(p) = c.current().filter(|p| p.ord == d) {
                 tfs[c.t] = p.tf;
                 len = p.len;
