@@ -11,7 +11,8 @@
 //! turn: build an index of every passage (timed: inserts plus the commit that
 //! makes them durable), then a final merge to one steady state (timed
 //! separately), the size on disk after it, and the top-10 throughput of each
-//! query set (one untimed pass as warm-up, then one timed pass; one thread).
+//! query set (one untimed pass as warm-up, then `--rounds` timed passes, 1 by
+//! default, of which the median is reported; one thread).
 //! A query is the OR of its terms ranked by BM25, as Axon's will be.
 //!
 //! What each engine stores: the passage's id and text, both retrievable, and
@@ -124,16 +125,21 @@ fn stems(text: &str) -> Vec<String> {
 }
 
 const USAGE: &str = "usage: axon-bench fts --corpus FILE --queries FILE [--limit N] [--engines axon,sqlite,tantivy] \
-[--dir DIR] [--tantivy-threads T] [--out FILE]";
+[--dir DIR] [--tantivy-threads T] [--rounds R] [--out FILE]";
 
 pub fn run(args: &[String]) {
     let f = Flags::parse(
         args,
-        &["corpus", "queries", "limit", "engines", "dir", "tantivy-threads", "out"],
+        &["corpus", "queries", "limit", "engines", "dir", "tantivy-threads", "rounds", "out"],
         &[],
         &[],
         USAGE,
     );
+    let rounds: usize =
+        f.get("rounds").map_or(1, |r| r.parse().unwrap_or_else(|_| fail(format!("--rounds {r}: not a number"))));
+    if rounds == 0 {
+        fail("--rounds must be at least 1");
+    }
     let corpus_path = f.path("corpus");
     let queries_path = f.path("queries");
     let names: Vec<String> = f.get("engines").unwrap_or("axon,sqlite,tantivy").split(',').map(str::to_string).collect();
@@ -192,12 +198,20 @@ pub fn run(args: &[String]) {
             for q in &terms {
                 e.query(q, K); // warm-up
             }
+            // `rounds` timed passes; the median pass is reported (a shared
+            // machine's bursts move single passes by tens of percent).
             let mut results = Vec::with_capacity(terms.len());
-            let t = Instant::now();
-            for q in &terms {
-                results.push(e.query(q, K));
+            let mut passes = Vec::with_capacity(rounds);
+            for _ in 0..rounds {
+                results.clear();
+                let t = Instant::now();
+                for q in &terms {
+                    results.push(e.query(q, K));
+                }
+                passes.push(t.elapsed());
             }
-            let took = t.elapsed();
+            passes.sort();
+            let took = passes[passes.len() / 2];
             let qps = terms.len() as f64 / took.as_secs_f64();
             let mean = results.iter().map(Vec::len).sum::<usize>() as f64 / results.len().max(1) as f64;
             let empty = results.iter().filter(|r| r.is_empty()).count();
@@ -207,7 +221,8 @@ pub fn run(args: &[String]) {
                 1e3 / qps
             );
             let mut rec = json!({"terms": n, "queries": terms.len(), "seconds": round(took.as_secs_f64(), 4),
-                                  "qps": round(qps, 1), "mean_results": round(mean, 3), "empty": empty});
+                                  "qps": round(qps, 1), "rounds": rounds,
+                                  "mean_results": round(mean, 3), "empty": empty});
             if *n == 1 {
                 let (ok, bad) = top_hit_check(&docs, &index_of, &terms, &results);
                 line.push_str(&format!(" | top hit has the term (en_stem): {ok}/{}", ok + bad.len()));
