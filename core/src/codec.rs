@@ -16,8 +16,20 @@ use crate::{Error, Result};
 /// Version of the on-disk format, stored in the superblock and in every log
 /// segment header. Bump it on any change to the bytes (2: HNSW parameters
 /// in vector fields, vector-index records; 3: strings longer than
-/// `limits::INDEX_PREFIX_BYTES` are indexed by a prefix and a hash).
-pub const FORMAT_VERSION: u32 = 3;
+/// `limits::INDEX_PREFIX_BYTES` are indexed by a prefix and a hash; 4: text
+/// term records carry block peaks, marked by a leading 0xFF).
+pub const FORMAT_VERSION: u32 = 4;
+
+/// The oldest format version this build still reads. Version 3 files are
+/// read as they are (a term record without the 0xFF mark is the older
+/// layout) and upgraded record by record as they are rewritten; their
+/// superblocks and WAL segments take version 4 when next written.
+pub const OLDEST_READABLE_VERSION: u32 = 3;
+
+/// Whether this build reads files of format `version`.
+pub fn readable_version(version: u32) -> bool {
+    (OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version)
+}
 
 /// Largest record the codec encodes or decodes; a length above it is
 /// damage, not data. Equal to the WAL's frame limit, which every record

@@ -18,7 +18,7 @@
 //! 64..68 crc32 of bytes 0..64
 //! ```
 
-use crate::codec::FORMAT_VERSION;
+use crate::codec::{readable_version, FORMAT_VERSION, OLDEST_READABLE_VERSION};
 use crate::storage::PageId;
 use crate::{Error, Result};
 
@@ -103,9 +103,9 @@ impl Superblock {
             return Err(Error::corrupt(format!("superblock {slot}: not an Axon database (bad magic)")));
         }
         let version = u32_at(8);
-        if version != FORMAT_VERSION {
+        if !readable_version(version) {
             return Err(Error::corrupt(format!(
-                "superblock {slot}: format version {version}, this build reads {FORMAT_VERSION}"
+                "superblock {slot}: format version {version}, this build reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}"
             )));
         }
         let page_size = u32_at(12);

@@ -21,7 +21,7 @@
 //! frames may survive a lost one) and everything from them on is cut off:
 //! none of it was durable, so none of it was acknowledged as durable.
 
-use crate::codec::FORMAT_VERSION;
+use crate::codec::{readable_version, FORMAT_VERSION, OLDEST_READABLE_VERSION};
 use crate::storage::LogFile;
 use crate::{Error, Result};
 
@@ -194,8 +194,10 @@ pub fn read_segment(log: &dyn LogFile, name: &str) -> Result<Segment> {
         return Ok(seg);
     }
     let version = u32_at(&bytes, 8);
-    if version != FORMAT_VERSION {
-        return Err(Error::corrupt(format!("{name}: format version {version}, this build reads {FORMAT_VERSION}")));
+    if !readable_version(version) {
+        return Err(Error::corrupt(format!(
+            "{name}: format version {version}, this build reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}"
+        )));
     }
     seg.seq = Some(u64_at(&bytes, 12));
     seg.base = u64_at(&bytes, 20);

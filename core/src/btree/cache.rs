@@ -38,11 +38,13 @@ pub(crate) struct Indexed {
 }
 
 /// What one page says about a key.
-pub(crate) enum Step {
+pub(crate) enum Step<'p> {
     /// Go down to this child.
     Child(PageId),
-    /// The key's value.
-    Found(ValRef),
+    /// The key's value, inline in the page.
+    Inline(&'p [u8]),
+    /// The key's value, in an overflow chain.
+    Overflow(ValRef),
     /// The tree does not hold the key.
     Absent,
 }
@@ -102,7 +104,7 @@ impl Indexed {
 
     /// Where `key` leads from this page (page `id`), by binary search over
     /// its entries (keys in a page are strictly ascending).
-    pub(crate) fn step(&self, id: PageId, key: &[u8]) -> Result<Step> {
+    pub(crate) fn step(&self, id: PageId, key: &[u8]) -> Result<Step<'_>> {
         // How many entries have a key <= `key`.
         let (mut lo, mut hi) = (0, self.entries.len());
         while lo < hi {
@@ -126,14 +128,14 @@ impl Indexed {
         if k != key {
             return Ok(Step::Absent);
         }
-        Ok(Step::Found(match r.u8()? {
+        match r.u8()? {
             0 => {
                 let vlen = r.u32()? as usize;
-                ValRef::Inline(r.bytes(vlen)?.to_vec())
+                Ok(Step::Inline(r.bytes(vlen)?))
             }
-            1 => ValRef::Overflow { len: r.u64()?, first: r.u64()? },
-            t => return Err(Error::corrupt(format!("page {id}: unknown value tag {t}"))),
-        }))
+            1 => Ok(Step::Overflow(ValRef::Overflow { len: r.u64()?, first: r.u64()? })),
+            t => Err(Error::corrupt(format!("page {id}: unknown value tag {t}"))),
+        }
     }
 }
 

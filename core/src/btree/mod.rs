@@ -15,7 +15,7 @@ pub mod write;
 
 pub use cache::PageCache;
 pub use node::{LeafEntry, Node, ValRef};
-pub use read::{get, get_cached, read_value, Cursor};
+pub use read::{get, get_cached, read_value, with_value, Cursor};
 pub use write::{Change, TreeWriter};
 
 pub use crate::limits::max_key;

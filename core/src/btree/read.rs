@@ -21,6 +21,25 @@ pub fn get(pages: &dyn PageStore, root: PageId, key: &[u8]) -> Result<Option<Val
 /// [`get`], taking pages from `cache` and keeping the pages it reads there
 /// (see [`PageCache`] for when a cache may be shared by lookups).
 pub fn get_cached(pages: &dyn PageStore, root: PageId, key: &[u8], cache: &mut PageCache) -> Result<Option<ValRef>> {
+    lookup(pages, root, key, cache, |step| match step {
+        Found::Inline(v) => Ok(ValRef::Inline(v.to_vec())),
+        Found::Overflow(v) => Ok(v),
+    })
+}
+
+/// Where a lookup found a value.
+enum Found<'p> {
+    Inline(&'p [u8]),
+    Overflow(ValRef),
+}
+
+fn lookup<T>(
+    pages: &dyn PageStore,
+    root: PageId,
+    key: &[u8],
+    cache: &mut PageCache,
+    found: impl FnOnce(Found<'_>) -> Result<T>,
+) -> Result<Option<T>> {
     if root == 0 {
         return Ok(None);
     }
@@ -28,11 +47,28 @@ pub fn get_cached(pages: &dyn PageStore, root: PageId, key: &[u8], cache: &mut P
     for _ in 0..MAX_DEPTH {
         match cache.node(pages, id)?.step(id, key)? {
             Step::Child(child) => id = child,
-            Step::Found(val) => return Ok(Some(val)),
+            Step::Inline(v) => return found(Found::Inline(v)).map(Some),
+            Step::Overflow(v) => return found(Found::Overflow(v)).map(Some),
             Step::Absent => return Ok(None),
         }
     }
     Err(Error::corrupt(format!("tree under page {root} is deeper than {MAX_DEPTH} levels")))
+}
+
+/// Looks `key` up through `cache` (as [`get_cached`]) and hands its value
+/// to `with`: a value inline in a leaf is lent from the cached page, not
+/// copied; an overflow value is read first.
+pub fn with_value<T>(
+    pages: &dyn PageStore,
+    root: PageId,
+    key: &[u8],
+    cache: &mut PageCache,
+    with: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<Option<T>> {
+    lookup(pages, root, key, cache, |step| match step {
+        Found::Inline(v) => with(v),
+        Found::Overflow(v) => with(&read_value(pages, &v)?),
+    })
 }
 
 /// Largest value the tree holds: every value passed through one WAL frame.

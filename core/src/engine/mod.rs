@@ -230,6 +230,17 @@ impl View<'_> {
     pub fn get_cached(&self, key: &[u8], cache: &mut PageCache) -> Result<Option<Bytes>> {
         self.state.get_cached(self.pages, key, cache)
     }
+    /// Hands the value of `key` to `with`, lent from the page (or change
+    /// layer) that holds it: no copy. Same cache rules as
+    /// [`View::get_cached`].
+    pub fn with_cached<T>(
+        &self,
+        key: &[u8],
+        cache: &mut PageCache,
+        with: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.state.with_cached(self.pages, key, cache, with)
+    }
     /// Visits keys in `[start, end)` in order until `visit` returns false.
     pub fn scan(&self, start: &[u8], end: Option<&[u8]>, visit: &mut state::Visitor<'_>) -> Result<()> {
         self.state.scan(self.pages, start, end, visit)

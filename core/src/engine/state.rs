@@ -113,10 +113,27 @@ impl State {
                 Found::Unknown => {}
             }
         }
-        match btree::get_cached(pages, self.tree.root, key, cache)? {
-            Some(val) => Ok(Some(Bytes::from(btree::read_value(pages, &val)?))),
-            None => Ok(None),
+        btree::with_value(pages, self.tree.root, key, cache, |v| Ok(Bytes::from(v)))
+    }
+
+    /// Hands the value of `key` to `with` without copying it out of the
+    /// tree page that holds it (pages read through `cache`, as in
+    /// [`State::get_cached`]); `None` when the key is absent.
+    pub fn with_cached<T>(
+        &self,
+        pages: &dyn PageStore,
+        key: &[u8],
+        cache: &mut PageCache,
+        with: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<Option<T>> {
+        for layer in std::iter::once(&self.active).chain(self.frozen.as_ref()) {
+            match in_changes(layer, key) {
+                Found::Value(v) => return with(&v).map(Some),
+                Found::Deleted => return Ok(None),
+                Found::Unknown => {}
+            }
         }
+        btree::with_value(pages, self.tree.root, key, cache, with)
     }
 
     /// Calls `visit` with each key in `[start, end)` (`end = None`: no upper

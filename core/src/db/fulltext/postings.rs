@@ -9,9 +9,22 @@
 //! * **closed blocks**, full when closed, each its own record keyed by an
 //!   upper bound of its ordinals (its last ordinal when it was closed).
 //!
-//! The term record lists each closed block's bound, posting count, largest
-//! tf and smallest length ([`BlockMeta`]), from which a query bounds the
-//! block's best BM25 score without reading it (block-max pruning).
+//! The term record lists each closed block's bound, posting count and
+//! *peaks* ([`BlockMeta`]): at most [`PEAKS`] `(tf, length)` pairs such that
+//! every posting of the block has a tf at most, and a length at least, those
+//! of one peak. BM25 grows with tf and falls with length, so the best peak
+//! bounds the block's best score without reading it (block-max pruning), for
+//! any collection statistics. The peaks are the block's Pareto frontier (for
+//! each tf, the shortest document with at least that tf), which makes the
+//! bound the block's exact best score; a frontier longer than [`PEAKS`] is
+//! shortened by merging neighbours into the pair that dominates both.
+//!
+//! A term record is stored as the byte `0xFF` (never the first byte of a
+//! bincode varint) and then its bincode encoding. A record without that
+//! byte is the first layout of this index, whose metas had only the block's
+//! largest tf and smallest length: it is read as one peak at that corner,
+//! a looser but still valid bound, and is rewritten in the new layout when
+//! its term next changes.
 //! Ordinals only grow (an updated document gets a new one), so new postings
 //! always go to the open block; a delete rewrites the one block holding the
 //! posting and drops it when it empties.
@@ -20,7 +33,7 @@
 //! (the first absolute, the rest as the gap to the previous one, never 0),
 //! `tf` (at least 1) and `length` (at least `tf`).
 
-use crate::{Error, Result};
+use crate::{codec, Error, Result};
 
 /// Most postings in a block.
 pub(crate) const BLOCK_LEN: usize = 128;
@@ -36,6 +49,12 @@ pub(crate) struct Posting {
     pub len: u32,
 }
 
+/// Most peaks a block meta keeps.
+pub(crate) const PEAKS: usize = 4;
+
+/// First byte of a term record in the current layout.
+const LAYOUT_MARK: u8 = 0xFF;
+
 /// What a term record says about one closed block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub(crate) struct BlockMeta {
@@ -43,22 +62,58 @@ pub(crate) struct BlockMeta {
     pub last: u32,
     /// Postings in it.
     pub count: u32,
-    /// Largest tf in it.
-    pub max_tf: u32,
-    /// Smallest document length in it.
-    pub min_len: u32,
+    /// `[tf, length]` pairs by ascending tf (and strictly ascending length)
+    /// dominating every posting; unused ones are `[0, 0]`, at the end.
+    pub peaks: [[u32; 2]; PEAKS],
 }
 
 impl BlockMeta {
     /// The meta of a non-empty block keyed `last`.
     pub fn of(last: u32, postings: &[Posting]) -> BlockMeta {
-        BlockMeta {
-            last,
-            count: postings.len() as u32,
-            max_tf: postings.iter().map(|p| p.tf).max().unwrap_or(0),
-            min_len: postings.iter().map(|p| p.len).min().unwrap_or(0),
+        BlockMeta { last, count: postings.len() as u32, peaks: peaks_of(postings) }
+    }
+
+    /// The peaks in use.
+    pub fn used_peaks(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.peaks.iter().take_while(|p| p[0] > 0).map(|p| (p[0], p[1]))
+    }
+
+    /// Whether some peak has at least `tf` and at most `len`.
+    pub fn dominates(&self, tf: u32, len: u32) -> bool {
+        self.used_peaks().any(|(t, l)| t >= tf && l <= len)
+    }
+}
+
+/// The Pareto frontier of a block's `(tf, length)` pairs (high tf, short
+/// length), shortened to [`PEAKS`] by merging neighbours (the pair of the
+/// closest lengths first) into the pair dominating both.
+fn peaks_of(postings: &[Posting]) -> [[u32; 2]; PEAKS] {
+    let mut pairs: Vec<(u32, u32)> = postings.iter().map(|p| (p.tf, p.len)).collect();
+    // By tf descending, then length ascending: sweeping, a pair is on the
+    // frontier when it is shorter than every pair of a higher tf.
+    pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut front: Vec<(u32, u32)> = Vec::new();
+    for (tf, len) in pairs {
+        if front.last().is_none_or(|&(_, l)| len < l) {
+            front.push((tf, len));
         }
     }
+    front.reverse(); // ascending tf, ascending length
+    while front.len() > PEAKS {
+        let i = (0..front.len() - 1)
+            .min_by(|&i, &j| {
+                let r = |i: usize| f64::from(front[i + 1].1) / f64::from(front[i].1.max(1));
+                r(i).total_cmp(&r(j))
+            })
+            .unwrap_or(0);
+        front[i] = (front[i + 1].0, front[i].1);
+        front.remove(i + 1);
+    }
+    let mut out = [[0u32; 2]; PEAKS];
+    for (slot, (tf, len)) in out.iter_mut().zip(front) {
+        *slot = [tf, len];
+    }
+    out
 }
 
 /// A term's record.
@@ -72,6 +127,23 @@ pub(crate) struct TermRecord {
     pub open: Vec<u8>,
 }
 
+/// A block meta of the first layout.
+#[derive(bincode::Decode)]
+struct LegacyMeta {
+    last: u32,
+    count: u32,
+    max_tf: u32,
+    min_len: u32,
+}
+
+/// A term record of the first layout.
+#[derive(bincode::Decode)]
+struct LegacyRecord {
+    df: u32,
+    closed: Vec<LegacyMeta>,
+    open: Vec<u8>,
+}
+
 fn put_varint(out: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -80,7 +152,21 @@ fn put_varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
+/// Reads a varint; one-byte numbers (most gaps, tfs and many lengths) take
+/// the short path.
+#[inline(always)]
 fn get_varint(bytes: &[u8], at: &mut usize) -> Result<u32> {
+    match bytes.get(*at) {
+        Some(&b) if b < 0x80 => {
+            *at += 1;
+            Ok(u32::from(b))
+        }
+        _ => get_long_varint(bytes, at),
+    }
+}
+
+#[inline(never)]
+fn get_long_varint(bytes: &[u8], at: &mut usize) -> Result<u32> {
     let mut v: u64 = 0;
     for shift in (0..35).step_by(7) {
         let b = *bytes.get(*at).ok_or_else(|| Error::corrupt("posting block is truncated"))?;
@@ -152,13 +238,54 @@ pub(crate) fn decode_block(bytes: &[u8]) -> Result<Vec<Posting>> {
 }
 
 impl TermRecord {
+    /// Encodes the record in the current layout.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let body = codec::encode(self)?;
+        let mut out = Vec::with_capacity(body.len() + 1);
+        out.push(LAYOUT_MARK);
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Decodes and checks a record of either layout.
+    pub fn decode(bytes: &[u8]) -> Result<TermRecord> {
+        const WHAT: &str = "text term record";
+        let rec = match bytes.split_first() {
+            Some((&LAYOUT_MARK, body)) => codec::decode(body, WHAT)?,
+            _ => {
+                let old: LegacyRecord = codec::decode(bytes, WHAT)?;
+                let closed = old
+                    .closed
+                    .iter()
+                    .map(|m| {
+                        let mut peaks = [[0u32; 2]; PEAKS];
+                        peaks[0] = [m.max_tf, m.min_len];
+                        BlockMeta { last: m.last, count: m.count, peaks }
+                    })
+                    .collect();
+                TermRecord { df: old.df, closed, open: old.open }
+            }
+        };
+        rec.check()?;
+        Ok(rec)
+    }
+
     /// Checks what a term record written by Axon satisfies, beyond its
-    /// encoding: closed blocks in order, non-empty and within the block size.
+    /// encoding: closed blocks in order, non-empty and within the block
+    /// size, each with at least one peak, peaks in order.
     pub fn check(&self) -> Result<()> {
         let mut prev: Option<u32> = None;
         let mut total: u64 = 0;
         for m in &self.closed {
-            if m.count == 0 || m.count as usize > BLOCK_LEN || prev.is_some_and(|p| m.last <= p) || m.max_tf == 0 {
+            let used = m.used_peaks().count();
+            let ordered = m.peaks[..used].windows(2).all(|w| w[0][0] < w[1][0] && w[0][1] < w[1][1])
+                && m.peaks[used..].iter().all(|p| *p == [0, 0]);
+            if m.count == 0
+                || m.count as usize > BLOCK_LEN
+                || prev.is_some_and(|p| m.last <= p)
+                || used == 0
+                || !ordered
+            {
                 return Err(Error::corrupt("term record: malformed block list"));
             }
             prev = Some(m.last);
@@ -205,5 +332,75 @@ mod tests {
         let mut short = encode_block(&two);
         short[6] = 1; // length below tf
         assert!(decode_block(&short).is_err());
+    }
+
+    /// Best BM25-like score of a pair: grows with tf, falls with length.
+    fn score(tf: u32, len: u32, avgdl: f64) -> f64 {
+        let tf = f64::from(tf);
+        tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * f64::from(len) / avgdl))
+    }
+
+    #[test]
+    fn peaks_are_the_frontier_and_bound_every_posting() {
+        let p = |ord, tf, len| Posting { ord, tf, len };
+        // (1, 5) and (4, 40) are the frontier; (2, 50) and (1, 9) are dominated.
+        let m = BlockMeta::of(9, &[p(1, 1, 9), p(2, 4, 40), p(3, 1, 5), p(4, 2, 50)]);
+        assert_eq!(m.peaks, [[1, 5], [4, 40], [0, 0], [0, 0]]);
+        assert_eq!(m.count, 4);
+        // Random blocks, including frontiers longer than PEAKS: every posting
+        // is dominated, and when the frontier fits, the best peak is the
+        // block's best score for any average length.
+        let mut seed = 7u64;
+        let mut next = |n: u32| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) as u32) % n
+        };
+        for _ in 0..500 {
+            let n = 1 + next(BLOCK_LEN as u32);
+            let ps: Vec<Posting> = (0..n)
+                .map(|i| {
+                    let tf = 1 + next(12);
+                    p(i, tf, tf + next(400))
+                })
+                .collect();
+            let m = BlockMeta::of(n, &ps);
+            TermRecord { df: n, closed: vec![m], open: vec![] }.check().unwrap();
+            assert!(ps.iter().all(|q| m.dominates(q.tf, q.len)));
+            let exact = m.peaks.iter().all(|pk| pk[0] == 0 || ps.iter().any(|q| q.tf == pk[0] && q.len == pk[1]));
+            for avgdl in [1.0, 30.0, 150.0, 2000.0] {
+                let best = ps.iter().map(|q| score(q.tf, q.len, avgdl)).fold(0.0, f64::max);
+                let bound = m.used_peaks().map(|(t, l)| score(t, l, avgdl)).fold(0.0, f64::max);
+                assert!(bound >= best);
+                if exact {
+                    assert_eq!(bound, best);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn term_records_of_both_layouts_decode() {
+        let ps: Vec<Posting> = (0..BLOCK_LEN as u32).map(|i| Posting { ord: i, tf: 1 + i % 3, len: 10 + i }).collect();
+        let rec = TermRecord { df: 130, closed: vec![BlockMeta::of(127, &ps)], open: encode_block(&ps[..2]) };
+        let bytes = rec.encode().unwrap();
+        assert_eq!(bytes[0], 0xFF);
+        assert_eq!(TermRecord::decode(&bytes).unwrap(), rec);
+        // The first layout: df, then (last, count, max_tf, min_len) per
+        // block, then the open block; read as one peak at the corner.
+        let legacy = [130, 1, 127, 128, 3, 10, 1, 0xAA];
+        let old = TermRecord::decode(&legacy).unwrap();
+        assert_eq!(old.closed[0].peaks, [[3, 10], [0, 0], [0, 0], [0, 0]]);
+        assert_eq!((old.df, old.closed[0].last, old.closed[0].count, old.open.clone()), (130, 127, 128, vec![0xAA]));
+        assert!(ps.iter().all(|q| old.closed[0].dominates(q.tf, q.len)));
+        // Damage: truncation, a bad peak order, the mark alone.
+        for cut in 1..bytes.len() {
+            assert!(TermRecord::decode(&bytes[..cut]).is_err());
+        }
+        assert!(TermRecord::decode(&[0xFF]).is_err());
+        let mut bad = rec.clone();
+        bad.closed[0].peaks = [[3, 10], [2, 20], [0, 0], [0, 0]];
+        assert!(TermRecord::decode(&bad.encode().unwrap()).is_err());
+        bad.closed[0].peaks = [[0, 0], [2, 20], [0, 0], [0, 0]];
+        assert!(TermRecord::decode(&bad.encode().unwrap()).is_err());
     }
 }

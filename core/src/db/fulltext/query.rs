@@ -164,7 +164,10 @@ impl<'v> Cursor<'v> {
         if !open.is_empty() {
             metas.push(BlockMeta::of(u32::MAX, &open));
         }
-        let bounds: Vec<f64> = metas.iter().map(|m| bm.term(st.idf, m.max_tf, m.min_len) * (1.0 + SLACK)).collect();
+        let bounds: Vec<f64> = metas
+            .iter()
+            .map(|m| m.used_peaks().map(|(tf, len)| bm.term(st.idf, tf, len)).fold(0.0, f64::max) * (1.0 + SLACK))
+            .collect();
         let ub = bounds.iter().copied().fold(0.0, f64::max);
         Ok(Cursor {
             t: st.t,
@@ -185,11 +188,10 @@ impl<'v> Cursor<'v> {
         let closed = self.metas.len() - usize::from(!self.open.is_empty());
         if self.block < closed {
             let key = src.keys.block(self.term, self.metas[self.block].last);
-            let bytes = src
-                .view
-                .get_cached(&key, &mut src.cache)?
+            let buf = &mut self.buf;
+            src.view
+                .with_cached(&key, &mut src.cache, |bytes| decode_block_into(bytes, buf))?
                 .ok_or_else(|| Error::corrupt(format!("text index: a block of term {:?} is missing", self.term)))?;
-            decode_block_into(&bytes, &mut self.buf)?;
         } else {
             self.buf.clear();
             self.buf.extend_from_slice(&self.open);
@@ -427,7 +429,10 @@ pub(crate) fn top_k(
                 partial += bm.term(c.idf, p.tf, p.len);
             }
         }
-        if pruned {
+        // `partial` is the document's score summed in another order, so it
+        // differs from the canonical sum by rounding only: far less than
+        // SLACK. A document it leaves below θ cannot enter.
+        if pruned || !top.admits(partial * (1.0 + SLACK)) {
             continue;
         }
         let score = canonical_score(bm, &idfs, &tfs, len);

@@ -241,7 +241,7 @@ impl FieldChanges {
         if rec.df == 0 && rec.closed.is_empty() {
             ops.push(KvOp::Delete { key: self.keys.term(term) });
         } else {
-            ops.push(KvOp::Put { key: self.keys.term(term), value: codec::encode(&rec)? });
+            ops.push(KvOp::Put { key: self.keys.term(term), value: rec.encode()? });
         }
         Ok(())
     }
