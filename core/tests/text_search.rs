@@ -669,3 +669,57 @@ fn term_records_of_format_3_are_read_verified_and_upgraded_when_rewritten() {
     assert_like_brute_force(&db, &model, &mut rng, "after a checkpoint");
     assert!(db.verify().unwrap().problems.is_empty());
 }
+
+/// Many closed blocks per term, documents of very different lengths and
+/// term frequencies (so block peaks differ), and queries of two to six
+/// terms: the windows MaxScore skips, and the blocks it never reads, must
+/// never change the top k.
+#[test]
+fn block_skipping_keeps_the_exact_top_k_on_a_larger_corpus() {
+    let db = Db::open(SimDisk::new(4096).storage(), opts()).unwrap();
+    db.create_collection("c", schema()).unwrap();
+    let mut rng = Rng::new(51);
+    let mut model: BTreeMap<String, Document> = BTreeMap::new();
+    for b in 0..12 {
+        let mut batch = WriteBatch::new();
+        for j in 0..400 {
+            let i = b * 400 + j;
+            // Lengths from 1 to ~120 words; some documents repeat a word.
+            let span = 1 + rng.below(120);
+            let n = 1 + rng.below(span);
+            let mut words: Vec<&str> = (0..n).map(|_| word(&mut rng)).collect();
+            if rng.below(6) == 0 {
+                let w = word(&mut rng);
+                words.extend(std::iter::repeat_n(w, 1 + rng.below(8) as usize));
+            }
+            let d = Document::new(format!("d{i:05}"))
+                .with("bucket", Value::Int(i % 1000))
+                .with("body", Value::String(words.join(" ")));
+            model.insert(d.id.clone(), d.clone());
+            batch.insert("c", d);
+        }
+        db.write(&batch).unwrap();
+    }
+    for round in 0..3 {
+        for i in 0..100 {
+            let q: Vec<&str> = (0..2 + rng.below(5)).map(|_| word(&mut rng)).collect();
+            let q = q.join(" ");
+            let k = [1, 10, 10, 50][i % 4];
+            let got = text_search(&db, "body", &q, k, None);
+            let want = brute_force(&model, "body", Analyzer::En, 1.2, 0.75, &q, k, &|_| true);
+            let ids = |v: &[(String, f64)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&got), ids(&want), "round {round}: query {q:?} k {k}");
+        }
+        // Delete a third (blocks shrink below their peaks' documents), then
+        // a checkpoint.
+        let mut batch = WriteBatch::new();
+        let doomed: Vec<String> = model.keys().filter(|_| rng.below(3) == 0).cloned().collect();
+        for id in doomed {
+            batch.delete("c", &id);
+            model.remove(&id);
+        }
+        db.write(&batch).unwrap();
+        db.checkpoint().unwrap();
+    }
+    assert!(db.verify().unwrap().problems.is_empty());
+}

@@ -1,24 +1,26 @@
-//! Top-k BM25 over the postings: MaxScore with block-max bounds.
+//! Top-k BM25 over the postings: MaxScore in windows, with block-max
+//! bounds.
 //!
-//! Each query term has a cursor over its postings and an upper bound on
-//! its score (the best of its blocks' bounds). Terms are ordered by bound;
-//! while the `k` best documents so far have a threshold θ, the terms whose
-//! bounds add up to less than θ are *non-essential*: a document holding only
-//! those cannot make the top k, so candidates come only from the essential
-//! terms' cursors. A candidate's non-essential terms are then looked up
-//! from the largest bound down, and it is dropped as soon as its partial
-//! score plus the remaining bounds (the current block's bound for the term
-//! at hand) falls below θ. Blocks a lookup skips are never read.
+//! Each query term has a cursor over its posting blocks. Ordinals are cut
+//! into *windows*: a window starts after the previous one and ends at the
+//! first block end among the cursors, so it lies inside one block of every
+//! term, and that block's bound (its best peak's score) bounds the term's
+//! score for every document of the window. Per window:
+//!
+//! * when the bounds add up to less than θ, the k-th best score so far, no
+//!   document in it can enter and the window is passed over unread;
+//! * otherwise terms are ordered by their window bound, and those whose
+//!   bounds add up to less than θ are *non-essential*: a document holding
+//!   only those cannot enter, so candidates come only from the essential
+//!   terms' blocks. A candidate's non-essential terms are looked up from
+//!   the largest bound down (their blocks read only then), and it is
+//!   dropped as soon as its partial score plus the remaining bounds falls
+//!   below θ. As θ rises inside the window, more terms become non-essential.
 //!
 //! Pruning compares bounds inflated by a relative 1e-9 and requires them to
 //! be strictly below θ, so rounding never drops a document that ties or
 //! beats the k-th; ties are broken by document id (smaller first). The
 //! result is exactly the top k of exhaustive scoring.
-//!
-//! Essential terms skip blocks too: a block whose bound plus every other
-//! term's bound is below θ is passed over unread. A document in it that
-//! another term brings up scores without this term, which is still below θ,
-//! so it is rejected just as its true score would be.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -146,14 +148,15 @@ struct Cursor<'v> {
     idf: f64,
     term: &'v str,
     metas: Vec<BlockMeta>,
-    /// Each block's score bound, inflated by [`SLACK`].
+    /// Each block's score bound, inflated by [`SLACK`], computed when first
+    /// asked for (negative until then).
     bounds: Vec<f64>,
+    bm: Bm25,
     open: Vec<Posting>,
     block: usize,
     buf: Vec<Posting>,
     loaded: bool,
     pos: usize,
-    ub: f64,
 }
 
 impl<'v> Cursor<'v> {
@@ -162,25 +165,22 @@ impl<'v> Cursor<'v> {
         decode_block_into(&st.rec.open, &mut open)?;
         let mut metas = st.rec.closed;
         if !open.is_empty() {
+            metas.reserve_exact(1);
             metas.push(BlockMeta::of(u32::MAX, &open));
         }
-        let bounds: Vec<f64> = metas
-            .iter()
-            .map(|m| m.used_peaks().map(|(tf, len)| bm.term(st.idf, tf, len)).fold(0.0, f64::max) * (1.0 + SLACK))
-            .collect();
-        let ub = bounds.iter().copied().fold(0.0, f64::max);
+        let bounds = vec![-1.0; metas.len()];
         Ok(Cursor {
             t: st.t,
             idf: st.idf,
             term,
             metas,
             bounds,
+            bm: *bm,
             open,
             block: 0,
             buf: Vec::new(),
             loaded: false,
             pos: 0,
-            ub,
         })
     }
 
@@ -200,74 +200,50 @@ impl<'v> Cursor<'v> {
         Ok(())
     }
 
-    /// Moves to a real posting (or the end).
-    fn settle(&mut self, src: &mut Src<'_, '_>) -> Result<()> {
-        while self.block < self.metas.len() {
-            if !self.loaded {
-                self.load(src)?;
-            }
-            if self.pos < self.buf.len() {
-                return Ok(());
-            }
-            self.block += 1;
-            self.loaded = false;
-            self.pos = 0;
+    /// Block `i`'s bound (`i` in range).
+    fn bound(&mut self, i: usize) -> f64 {
+        let b = self.bounds[i];
+        if b >= 0.0 {
+            return b;
         }
-        Ok(())
+        let b = self.bm.best(self.idf, self.metas[i].used_peaks()) * (1.0 + SLACK);
+        self.bounds[i] = b;
+        b
     }
 
-    fn current(&self) -> Option<Posting> {
-        (self.block < self.metas.len() && self.loaded).then(|| self.buf.get(self.pos).copied()).flatten()
-    }
-
-    fn next(&mut self, src: &mut Src<'_, '_>) -> Result<()> {
-        self.pos += 1;
-        self.settle(src)
-    }
-
-    /// Skips (unread) the blocks that end before `target`; returns the
-    /// current block's bound, or `None` at the end.
+    /// Skips, unread, the blocks that end before `target`; returns the
+    /// bound of the block it stops at, or `None` past the last block.
     fn skip_blocks(&mut self, target: u32) -> Option<f64> {
         while self.block < self.metas.len() && self.metas[self.block].last < target {
             self.block += 1;
             self.loaded = false;
             self.pos = 0;
         }
-        self.bounds.get(self.block).copied()
+        (self.block < self.metas.len()).then(|| self.bound(self.block))
     }
 
-    /// Skips, unread, the blocks from the current one on whose bound is below
-    /// `limit`, then moves to a real posting.
-    fn skip_weak_blocks(&mut self, limit: f64, src: &mut Src<'_, '_>) -> Result<()> {
-        let start = self.block;
-        while self.block < self.metas.len() && self.bounds[self.block] < limit {
-            self.block += 1;
+    /// The first posting at or after `target` in the current block (read
+    /// now if it was not), or `None` when the block has none. Never moves to
+    /// another block.
+    fn seek_in_block(&mut self, target: u32, src: &mut Src<'_, '_>) -> Result<Option<Posting>> {
+        if self.block >= self.metas.len() {
+            return Ok(None);
         }
-        if self.block != start {
-            self.loaded = false;
-            self.pos = 0;
-            self.settle(src)?;
+        if !self.loaded {
+            self.load(src)?;
         }
-        Ok(())
+        match self.buf.get(self.pos) {
+            Some(p) if p.ord >= target => return Ok(Some(*p)),
+            None => return Ok(None),
+            Some(_) => {}
+        }
+        self.pos += self.buf[self.pos..].partition_point(|p| p.ord < target);
+        Ok(self.buf.get(self.pos).copied())
     }
 
-    /// Moves to the first posting at or after `target`.
-    fn seek(&mut self, target: u32, src: &mut Src<'_, '_>) -> Result<()> {
-        loop {
-            if self.skip_blocks(target).is_none() {
-                return Ok(());
-            }
-            self.settle(src)?;
-            while self.pos < self.buf.len() && self.buf[self.pos].ord < target {
-                self.pos += 1;
-            }
-            if self.pos < self.buf.len() || self.block >= self.metas.len() {
-                return Ok(());
-            }
-            self.block += 1;
-            self.loaded = false;
-            self.pos = 0;
-        }
+    /// The current posting of a read block.
+    fn head(&self) -> Option<Posting> {
+        self.loaded.then(|| self.buf.get(self.pos).copied()).flatten()
     }
 }
 
@@ -365,65 +341,125 @@ pub(crate) fn top_k(
     let mut cursors = Vec::with_capacity(stats.len());
     for st in stats {
         let term = terms[st.t].as_str();
-        let mut c = Cursor::new(term, st, bm)?;
-        c.settle(&mut src)?;
-        cursors.push(c);
+        cursors.push(Cursor::new(term, st, bm)?);
     }
-    cursors.sort_by(|a, b| a.ub.total_cmp(&b.ub).then(a.t.cmp(&b.t)));
-    // prefix[i]: the bounds of cursors 0..=i added up.
-    let mut prefix = Vec::with_capacity(cursors.len());
-    let mut sum = 0.0;
-    for c in &cursors {
-        sum += c.ub;
-        prefix.push(sum * (1.0 + SLACK));
-    }
+    let n = cursors.len();
     let mut top = OrdTopK::new(k);
     let mut tfs = vec![0u32; terms.len()];
+    // Per window: each cursor's bound there, cursors by ascending bound,
+    // and prefix[j]: the bounds of order[0..=j] added up.
+    let mut wb = vec![0.0f64; n];
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut prefix = vec![0.0f64; n];
+    let mut start: u32 = 0;
+    loop {
+        // The window [start, end] lies inside one block of every cursor.
+        let mut end = u32::MAX;
+        let mut live = false;
+        for (i, c) in cursors.iter_mut().enumerate() {
+            wb[i] = match c.skip_blocks(start) {
+                Some(b) => {
+                    end = end.min(c.metas[c.block].last);
+                    live = true;
+                    b
+                }
+                None => 0.0,
+            };
+        }
+        if !live {
+            break;
+        }
+        order.sort_by(|&a, &b| wb[a].total_cmp(&wb[b]).then(a.cmp(&b)));
+        let mut sum = 0.0;
+        for (j, &i) in order.iter().enumerate() {
+            sum += wb[i];
+            prefix[j] = sum * (1.0 + SLACK);
+        }
+        // A window whose bounds add up to less than θ is passed over unread.
+        if top.threshold().is_none_or(|th| prefix[n - 1] >= th) {
+            window(&mut cursors, &order, &wb, &prefix, (start, end), bm, &idfs, &mut tfs, &mut top, &mut src, accept)?;
+        }
+        if end == u32::MAX {
+            break;
+        }
+        start = end + 1;
+    }
+    top.into_sorted(|ord| id_of(view, keys, ord))
+}
+
+/// MaxScore over the documents `start..=end` of one window: cursors whose
+/// window bounds add up to less than θ are non-essential there.
+#[allow(clippy::too_many_arguments)]
+fn window(
+    cursors: &mut [Cursor<'_>],
+    order: &[usize],
+    wb: &[f64],
+    prefix: &[f64],
+    (start, end): (u32, u32),
+    bm: &Bm25,
+    idfs: &[f64],
+    tfs: &mut [u32],
+    top: &mut OrdTopK,
+    src: &mut Src<'_, '_>,
+    accept: &mut Accept<'_>,
+) -> Result<()> {
+    let n = order.len();
+    let mut seen: Option<Option<f64>> = None;
+    let mut e = 0;
     loop {
         let theta = top.threshold();
-        // Cursors before `e` are non-essential.
-        let e = match theta {
-            None => 0,
-            Some(th) => prefix.iter().position(|&p| p >= th).unwrap_or(cursors.len()),
-        };
-        // An essential term's block whose bound, with every other term's
-        // bound, stays below θ holds no document that can enter: skip it.
-        // (A document of it found through another term then scores without
-        // this term, still below θ, and is rejected as it should be.)
-        if let Some(th) = theta {
-            let total = prefix.last().copied().unwrap_or(0.0);
-            for c in cursors[e..].iter_mut() {
-                c.skip_weak_blocks(th - (total - c.ub), &mut src)?;
+        // order[..e] is non-essential: together below θ. θ only rises, so
+        // e only grows, and the essential cursors' blocks are all read when
+        // it is first computed.
+        if seen != Some(theta) {
+            e = match theta {
+                None => 0,
+                Some(th) => prefix.iter().position(|&p| p >= th).unwrap_or(n),
+            };
+            if e == n {
+                return Ok(());
+            }
+            if seen.is_none() {
+                for &i in &order[e..] {
+                    cursors[i].seek_in_block(start, src)?;
+                }
+            }
+            seen = Some(theta);
+        }
+        let mut next: Option<u32> = None;
+        for &i in &order[e..] {
+            if let Some(p) = cursors[i].head() {
+                if p.ord <= end && next.is_none_or(|d| p.ord < d) {
+                    next = Some(p.ord);
+                }
             }
         }
-        let Some(d) = cursors[e..].iter().filter_map(|c| c.current().map(|p| p.ord)).min() else { break };
+        let Some(d) = next else { return Ok(()) };
         tfs.iter_mut().for_each(|x| *x = 0);
         let mut partial = 0.0;
         let mut len = 0;
-        for c in cursors[e..].iter_mut() {
-            if let Some(p) = c.current().filter(|p| p.ord == d) {
+        for &i in &order[e..] {
+            let c = &mut cursors[i];
+            if let Some(p) = c.head().filter(|p| p.ord == d) {
                 tfs[c.t] = p.tf;
                 len = p.len;
                 partial += bm.term(c.idf, p.tf, p.len);
-                c.next(&mut src)?;
+                c.pos += 1;
             }
         }
+        // Non-essential terms, largest bound first, while the document can
+        // still reach θ.
+        let th = theta.unwrap_or(f64::NEG_INFINITY);
         let mut pruned = false;
-        for i in (0..e).rev() {
-            let th = theta.unwrap_or(f64::NEG_INFINITY);
-            let rest = if i > 0 { prefix[i - 1] } else { 0.0 };
-            if partial * (1.0 + SLACK) + cursors[i].ub + rest < th {
+        for j in (0..e).rev() {
+            let rest = if j > 0 { prefix[j - 1] } else { 0.0 };
+            let i = order[j];
+            if partial * (1.0 + SLACK) + wb[i] + rest < th {
                 pruned = true;
                 break;
             }
             let c = &mut cursors[i];
-            let Some(block_ub) = c.skip_blocks(d) else { continue };
-            if partial * (1.0 + SLACK) + block_ub + rest < th {
-                pruned = true;
-                break;
-            }
-            c.seek(d, &mut src)?;
-            if let Some(p) = c.current().filter(|p| p.ord == d) {
+            if let Some(p) = c.seek_in_block(d, src)?.filter(|p| p.ord == d) {
                 tfs[c.t] = p.tf;
                 len = p.len;
                 partial += bm.term(c.idf, p.tf, p.len);
@@ -435,13 +471,12 @@ pub(crate) fn top_k(
         if pruned || !top.admits(partial * (1.0 + SLACK)) {
             continue;
         }
-        let score = canonical_score(bm, &idfs, &tfs, len);
-        if !top.admits(score) || !accept(d, &tfs)? {
+        let score = canonical_score(bm, idfs, tfs, len);
+        if !top.admits(score) || !accept(d, tfs)? {
             continue;
         }
         top.push(score, d);
     }
-    top.into_sorted(|ord| id_of(view, keys, ord))
 }
 
 /// The id of the document with ordinal `ord`; a missing entry is damage.

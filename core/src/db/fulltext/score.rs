@@ -39,6 +39,24 @@ impl Bm25 {
         (1.0 + (self.n - df + 0.5) / (df + 0.5)).ln()
     }
 
+    /// The best score of `(tf, len)` pairs (0 for none), evaluated as
+    /// [`Bm25::term`] evaluates it. The pair is picked without a division:
+    /// `tf / (tf + K(len))` is largest where `K(len) / tf` is smallest, and
+    /// `K(l1) / t1 < K(l2) / t2` is `K(l1) * t2 < K(l2) * t1`. (Rounding may
+    /// pick a pair a few ulps below the best; callers inflate bounds far
+    /// more than that.)
+    pub fn best(&self, idf: f64, pairs: impl Iterator<Item = (u32, u32)>) -> f64 {
+        let (a, c) = (self.k1 * (1.0 - self.b), self.k1 * self.b / self.avgdl);
+        let mut best: Option<(u32, u32, f64)> = None;
+        for (tf, len) in pairs {
+            let k = a + c * f64::from(len);
+            if best.is_none_or(|(t, _, kb)| k * f64::from(t) < kb * f64::from(tf)) {
+                best = Some((tf, len, k));
+            }
+        }
+        best.map_or(0.0, |(tf, len, _)| self.term(idf, tf, len))
+    }
+
     /// One term's score in one document.
     pub fn term(&self, idf: f64, tf: u32, len: u32) -> f64 {
         let tf = f64::from(tf);
@@ -65,5 +83,14 @@ mod tests {
         assert!(bm.term(idf, 2, 20) < bm.term(idf, 2, 10));
         // Never negative, even for a term in every document.
         assert!(bm.idf(4) > 0.0);
+        // The best of several pairs is the largest of their scores.
+        let pairs = [(1, 3), (2, 10), (5, 60), (3, 20), (1, 1)];
+        for (docs, total) in [(4, 40), (10, 10), (1000, 900_000)] {
+            let bm = Bm25::new(&TextOptions::default(), docs, total);
+            let idf = bm.idf(2);
+            let want = pairs.iter().map(|&(t, l)| bm.term(idf, t, l)).fold(0.0, f64::max);
+            assert!((bm.best(idf, pairs.iter().copied()) - want).abs() <= want * 1e-12);
+        }
+        assert_eq!(bm.best(idf, std::iter::empty()), 0.0);
     }
 }
