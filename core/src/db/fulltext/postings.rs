@@ -29,9 +29,22 @@
 //! always go to the open block; a delete rewrites the one block holding the
 //! posting and drops it when it empties.
 //!
-//! Block encoding (LEB128 varints): `count`, then per posting the ordinal
-//! (the first absolute, the rest as the gap to the previous one, never 0),
-//! `tf` (at least 1) and `length` (at least `tf`).
+//! Block encodings:
+//!
+//! * **varints** (LEB128), for blocks of fewer than [`BLOCK_LEN`] postings
+//!   (the open block, and closed blocks a delete shrank): `count`, then per
+//!   posting the ordinal (the first absolute, the rest as the gap to the
+//!   previous one, never 0), `tf` (at least 1) and `length` (at least `tf`);
+//! * **packed**, for full blocks: `0xFF` (a varint count never starts with
+//!   it: that would be at least 255), the bit widths of the three columns
+//!   (u8 each), the first ordinal (u32 LE), then three columns of 128
+//!   numbers bit-packed by the `bitpacking` crate's `BitPacker4x` (16 bytes
+//!   per bit of width): the ordinals as gaps minus one, `tf - 1`, and
+//!   `length - tf`. It decodes with SIMD where the CPU has it, several times
+//!   faster than varints, and takes about 40% less room. Format 3 files hold
+//!   full blocks as varints too, which still decode.
+
+use bitpacking::{BitPacker, BitPacker4x};
 
 use crate::{codec, Error, Result};
 
@@ -179,8 +192,16 @@ fn get_long_varint(bytes: &[u8], at: &mut usize) -> Result<u32> {
     Err(Error::corrupt("posting block: number longer than 5 bytes"))
 }
 
-/// Encodes sorted postings.
+/// First byte of a packed block.
+const PACKED: u8 = 0xFF;
+/// Bytes before a packed block's columns.
+const PACKED_HEADER: usize = 8;
+
+/// Encodes sorted postings (ordinals strictly ascending, `1 <= tf <= len`).
 pub(crate) fn encode_block(postings: &[Posting]) -> Vec<u8> {
+    if postings.len() == BLOCK_LEN {
+        return encode_packed(postings);
+    }
     let mut out = Vec::with_capacity(1 + postings.len() * 4);
     put_varint(&mut out, postings.len() as u32);
     let mut prev = None;
@@ -193,12 +214,70 @@ pub(crate) fn encode_block(postings: &[Posting]) -> Vec<u8> {
     out
 }
 
+fn encode_packed(postings: &[Posting]) -> Vec<u8> {
+    let packer = BitPacker4x::new();
+    let ords: Vec<u32> = postings.iter().map(|p| p.ord).collect();
+    let tfs: Vec<u32> = postings.iter().map(|p| p.tf - 1).collect();
+    let lens: Vec<u32> = postings.iter().map(|p| p.len - p.tf).collect();
+    let initial = ords[0].checked_sub(1);
+    let widths = [packer.num_bits_strictly_sorted(initial, &ords), packer.num_bits(&tfs), packer.num_bits(&lens)];
+    let mut out = vec![0u8; PACKED_HEADER + widths.iter().map(|&w| column_bytes(w)).sum::<usize>()];
+    out[0] = PACKED;
+    out[1..4].copy_from_slice(&widths);
+    out[4..8].copy_from_slice(&ords[0].to_le_bytes());
+    let mut at = PACKED_HEADER;
+    at += packer.compress_strictly_sorted(initial, &ords, &mut out[at..], widths[0]);
+    at += packer.compress(&tfs, &mut out[at..], widths[1]);
+    at += packer.compress(&lens, &mut out[at..], widths[2]);
+    debug_assert_eq!(at, out.len());
+    out
+}
+
+/// Bytes of one packed column of `BLOCK_LEN` numbers `width` bits wide.
+fn column_bytes(width: u8) -> usize {
+    usize::from(width) * BLOCK_LEN / 8
+}
+
+fn decode_packed(bytes: &[u8], out: &mut Vec<Posting>) -> Result<()> {
+    let bad = |m: &str| Error::corrupt(format!("packed posting block: {m}"));
+    let header = bytes.get(..PACKED_HEADER).ok_or_else(|| bad("truncated header"))?;
+    let widths = [header[1], header[2], header[3]];
+    if widths.iter().any(|&w| w > 32) {
+        return Err(bad("a column wider than 32 bits"));
+    }
+    if bytes.len() != PACKED_HEADER + widths.iter().map(|&w| column_bytes(w)).sum::<usize>() {
+        return Err(bad("its length disagrees with its column widths"));
+    }
+    let first = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    let packer = BitPacker4x::new();
+    let mut cols = [[0u32; BLOCK_LEN]; 3];
+    let mut at = PACKED_HEADER;
+    let [ords, tfs, lens] = &mut cols;
+    at += packer.decompress_strictly_sorted(first.checked_sub(1), &bytes[at..], ords, widths[0]);
+    at += packer.decompress(&bytes[at..], tfs, widths[1]);
+    packer.decompress(&bytes[at..], lens, widths[2]);
+    // Gaps are added with wrapping arithmetic: damage can wrap around.
+    if ords[0] != first || ords.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(bad("ordinals not increasing"));
+    }
+    out.reserve(BLOCK_LEN);
+    for i in 0..BLOCK_LEN {
+        let tf = tfs[i].checked_add(1).ok_or_else(|| bad("tf out of range"))?;
+        let len = lens[i].checked_add(tf).ok_or_else(|| bad("length out of range"))?;
+        out.push(Posting { ord: ords[i], tf, len });
+    }
+    Ok(())
+}
+
 /// Decodes a block into `out` (cleared first), checking everything a
 /// block written by Axon satisfies; damage is [`Error::Corrupt`].
 pub(crate) fn decode_block_into(bytes: &[u8], out: &mut Vec<Posting>) -> Result<()> {
     out.clear();
     if bytes.is_empty() {
         return Ok(());
+    }
+    if bytes[0] == PACKED {
+        return decode_packed(bytes, out);
     }
     let mut at = 0;
     let n = get_varint(bytes, &mut at)? as usize;
@@ -307,20 +386,44 @@ mod tests {
         let ps: Vec<Posting> =
             (0..BLOCK_LEN as u32).map(|i| Posting { ord: i * 3 + 1_000_000, tf: i % 5 + 1, len: 40 + i }).collect();
         let bytes = encode_block(&ps);
+        assert_eq!(bytes[0], PACKED, "a full block is packed");
         assert_eq!(decode_block(&bytes).unwrap(), ps);
+        // Smaller than varints: gaps 2 bits, tf 3, length - tf 8.
+        assert_eq!(bytes.len(), PACKED_HEADER + 16 * (2 + 3 + 8));
+        // A full block as format 3 wrote it (varints) still decodes.
+        let mut varints = Vec::new();
+        put_varint(&mut varints, BLOCK_LEN as u32);
+        let mut prev = None;
+        for p in &ps {
+            put_varint(&mut varints, prev.map_or(p.ord, |q: u32| p.ord - q));
+            put_varint(&mut varints, p.tf);
+            put_varint(&mut varints, p.len);
+            prev = Some(p.ord);
+        }
+        assert_eq!(decode_block(&varints).unwrap(), ps);
+        // Ordinal 0 first, and the widest numbers.
+        let edge: Vec<Posting> = (0..BLOCK_LEN as u32)
+            .map(|i| Posting { ord: if i == 0 { 0 } else { u32::MAX - 200 + i }, tf: u32::MAX - i, len: u32::MAX })
+            .collect();
+        assert_eq!(decode_block(&encode_block(&edge)).unwrap(), edge);
+        let small = encode_block(&ps[..5]);
+        assert_ne!(small[0], PACKED);
+        assert_eq!(decode_block(&small).unwrap(), ps[..5]);
         assert_eq!(decode_block(&[]).unwrap(), vec![]);
         // Every truncation and every single-byte change either decodes to
         // something well-formed or is reported as corrupt; none panics.
-        for cut in 0..bytes.len() {
-            assert!(decode_block(&bytes[..cut]).is_err() || cut == 0);
-        }
-        for i in 0..bytes.len() {
-            for v in [0u8, 0x7F, 0x80, 0xFF] {
-                let mut b = bytes.clone();
-                b[i] = v;
-                if let Ok(d) = decode_block(&b) {
-                    assert!(d.windows(2).all(|w| w[0].ord < w[1].ord));
-                    assert!(d.iter().all(|p| p.tf >= 1 && p.len >= p.tf));
+        for bytes in [&bytes, &varints] {
+            for cut in 0..bytes.len() {
+                assert!(decode_block(&bytes[..cut]).is_err() || cut == 0);
+            }
+            for i in 0..bytes.len() {
+                for v in [0u8, 0x7F, 0x80, 0xFF, 33, 32] {
+                    let mut b = bytes.clone();
+                    b[i] = v;
+                    if let Ok(d) = decode_block(&b) {
+                        assert!(d.windows(2).all(|w| w[0].ord < w[1].ord));
+                        assert!(d.iter().all(|p| p.tf >= 1 && p.len >= p.tf));
+                    }
                 }
             }
         }
