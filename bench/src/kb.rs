@@ -297,7 +297,8 @@ pub fn eval(args: &[String]) {
             let fusion = parts
                 .next()
                 .map(|n| Fusion::from_name(n).unwrap_or_else(|e| fail(format!("--modes: {e}"))))
-                .unwrap_or_default();
+                // Without a name, the store's own default (not Fusion's).
+                .unwrap_or(axon::QueryOptions::default().fusion);
             let weight =
                 parts.next().map(|w| w.parse::<f64>().unwrap_or_else(|_| fail(format!("--modes: bad weight {w:?}"))));
             (item.to_string(), mode, fusion, weight)
