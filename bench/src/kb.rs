@@ -439,7 +439,9 @@ fn dump_lists(
     db.create_collection("ctx", schema.clone()).unwrap_or_else(|e| fail(format!("ctx: {e}")));
     let mut batch = axon::WriteBatch::new();
     for (i, p) in passages.iter().enumerate() {
-        let src = &docs.iter().find(|(s, _)| *s == p.source).expect("passage source").1;
+        let Some((_, src)) = docs.iter().find(|(s, _)| *s == p.source) else {
+            fail(format!("dump: passage {i} names source {:?}, which the corpus does not hold", p.source))
+        };
         let title = src.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
         let doc = json!({"id": format!("{i:06}"), "source": p.source, "start": p.start, "end": p.end,
             "text": format!("{title}\n{}", p.text)});

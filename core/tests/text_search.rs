@@ -723,3 +723,44 @@ fn block_skipping_keeps_the_exact_top_k_on_a_larger_corpus() {
     }
     assert!(db.verify().unwrap().problems.is_empty());
 }
+
+/// A text field's statistics record (`FieldStats`).
+#[derive(bincode::Encode, bincode::Decode)]
+struct Stats {
+    docs: u64,
+    total_len: u64,
+    next_ord: u32,
+}
+
+#[test]
+fn a_text_field_out_of_ordinals_refuses_writes_and_changes_nothing() {
+    use axon_core::engine::KvOp;
+    use axon_core::keys;
+    let db = Db::open(SimDisk::new(4096).storage(), opts()).unwrap();
+    db.create_collection("c", schema()).unwrap();
+    db.insert("c", Document::new("a").with("body", Value::String("checkpoint page".into()))).unwrap();
+    // Move the body field's next ordinal to the last one it may hand out.
+    let key = keys::field_kind(keys::TEXT_TAG, 1, 0, keys::text::STATS);
+    let snap = db.engine().snapshot();
+    let bytes = snap.view().get(&key).unwrap().expect("body has statistics");
+    let mut stats: Stats = axon_core::codec::decode(&bytes, "stats").unwrap();
+    assert_eq!(stats.next_ord, 1);
+    stats.next_ord = u32::MAX - 2;
+    let value = axon_core::codec::encode(&stats).unwrap();
+    db.engine().commit(|_| Ok((vec![KvOp::Put { key: key.clone(), value }], ()))).unwrap();
+    // One more document fits; the next is refused with a typed error that
+    // names the field, and its batch writes nothing.
+    db.insert("c", Document::new("b").with("body", Value::String("page log".into()))).unwrap();
+    let before = db.engine().snapshot().lsn();
+    let mut batch = WriteBatch::new();
+    batch.insert("c", Document::new("c").with("grp", Value::Int(1)));
+    batch.insert("c", Document::new("d").with("body", Value::String("log".into())));
+    let err = db.write(&batch).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(ref m) if m.contains("\"body\"") && m.contains("ordinal")), "{err}");
+    assert_eq!(db.engine().snapshot().lsn(), before);
+    assert_eq!(db.get("c", "c").unwrap(), None);
+    // Documents without the field, and the other text field, still write.
+    db.insert("c", Document::new("e").with("grp", Value::Int(2))).unwrap();
+    db.insert("c", Document::new("f").with("tags", Value::StringArray(vec!["log".into()]))).unwrap();
+    assert_eq!(text_search(&db, "body", "page", 10, None).len(), 2);
+}
