@@ -283,7 +283,7 @@ pub fn eval(args: &[String]) {
     let embed_s = embedder.seconds();
 
     if let Some(path) = f.get("dump") {
-        dump_lists(&db, &store, &docs, &questions, &spans, Path::new(path));
+        dump_lists(&db, &store, &*embedder, &docs, &questions, &spans, Path::new(path));
     }
     // Each item: vector, text, or hybrid[:rrf|relative[:text weight]].
     let modes: Vec<(String, axon::QueryMode, Fusion, Option<f64>)> = f
@@ -420,10 +420,12 @@ const DUMP_DEPTH: usize = 1000;
 /// `[source, start, end, score]`, for studying fusion offline.
 ///
 /// `text_title` is the text list of a copy of the passages whose text field
-/// starts with the first line of its source (its title), a "chunk header".
+/// starts with the first line of its source (its title), a "chunk header";
+/// `vector_title` is exact cosine search over those titled copies, embedded.
 fn dump_lists(
     db: &Db,
     store: &KnowledgeStore,
+    embedder: &dyn Embedder,
     docs: &[(String, String)],
     questions: &[Question],
     spans: &[Option<(usize, usize)>],
@@ -448,7 +450,31 @@ fn dump_lists(
         batch.insert("ctx", axon::Document::from_json(&schema, &doc).unwrap_or_else(|e| fail(format!("doc: {e}"))));
     }
     db.write(&batch).unwrap_or_else(|e| fail(format!("ctx write: {e}")));
-    eprintln!("kb-eval: dump: {} passages copied with titles", passages.len());
+    let titled: Vec<String> = passages
+        .iter()
+        .map(|p| {
+            let src = docs.iter().find(|(s, _)| *s == p.source).map_or("", |d| d.1.as_str());
+            let title = src.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+            format!("{title}\n{}", p.text)
+        })
+        .collect();
+    let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(titled.len());
+    for chunk in titled.chunks(64) {
+        let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        vectors.extend(embedder.embed(&texts).unwrap_or_else(|e| fail(format!("embed: {e}"))));
+    }
+    eprintln!("kb-eval: dump: {} passages copied with titles (text and vectors)", passages.len());
+    let vector_title = |question: &str| -> Vec<Json> {
+        let qv = embedder.embed(&[question]).unwrap_or_else(|e| fail(format!("embed: {e}"))).remove(0);
+        let mut scored: Vec<(f32, usize)> =
+            vectors.iter().enumerate().map(|(i, v)| (v.iter().zip(&qv).map(|(a, b)| a * b).sum(), i)).collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored
+            .iter()
+            .take(DUMP_DEPTH)
+            .map(|&(sc, i)| json!([passages[i].source, passages[i].start, passages[i].end, sc]))
+            .collect()
+    };
     let mut out = String::new();
     for (q, span) in questions.iter().zip(spans) {
         let list = |mode: axon::QueryMode| -> Vec<Json> {
@@ -468,6 +494,7 @@ fn dump_lists(
             "text": list(axon::QueryMode::Text),
             "vector": list(axon::QueryMode::Vector),
             "text_title": title_list(db, &q.question),
+            "vector_title": vector_title(&q.question),
         });
         out.push_str(&line.to_string());
         out.push('\n');
