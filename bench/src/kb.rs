@@ -439,25 +439,24 @@ fn dump_lists(
     }}))
     .unwrap_or_else(|e| fail(format!("schema: {e}")));
     db.create_collection("ctx", schema.clone()).unwrap_or_else(|e| fail(format!("ctx: {e}")));
-    let mut batch = axon::WriteBatch::new();
-    for (i, p) in passages.iter().enumerate() {
-        let Some((_, src)) = docs.iter().find(|(s, _)| *s == p.source) else {
-            fail(format!("dump: passage {i} names source {:?}, which the corpus does not hold", p.source))
-        };
-        let title = src.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-        let doc = json!({"id": format!("{i:06}"), "source": p.source, "start": p.start, "end": p.end,
-            "text": format!("{title}\n{}", p.text)});
-        batch.insert("ctx", axon::Document::from_json(&schema, &doc).unwrap_or_else(|e| fail(format!("doc: {e}"))));
-    }
-    db.write(&batch).unwrap_or_else(|e| fail(format!("ctx write: {e}")));
+    // Each passage prefixed with its source's first line (its title).
     let titled: Vec<String> = passages
         .iter()
-        .map(|p| {
-            let src = docs.iter().find(|(s, _)| *s == p.source).map_or("", |d| d.1.as_str());
+        .enumerate()
+        .map(|(i, p)| {
+            let Some((_, src)) = docs.iter().find(|(s, _)| *s == p.source) else {
+                fail(format!("dump: passage {i} names source {:?}, which the corpus does not hold", p.source))
+            };
             let title = src.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
             format!("{title}\n{}", p.text)
         })
         .collect();
+    let mut batch = axon::WriteBatch::new();
+    for (i, (p, text)) in passages.iter().zip(&titled).enumerate() {
+        let doc = json!({"id": format!("{i:06}"), "source": p.source, "start": p.start, "end": p.end, "text": text});
+        batch.insert("ctx", axon::Document::from_json(&schema, &doc).unwrap_or_else(|e| fail(format!("doc: {e}"))));
+    }
+    db.write(&batch).unwrap_or_else(|e| fail(format!("ctx write: {e}")));
     let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(titled.len());
     for chunk in titled.chunks(64) {
         let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();

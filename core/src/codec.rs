@@ -22,8 +22,9 @@ pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest format version this build still reads. Version 3 files are
 /// read as they are (a term record without the 0xFF mark is the older
-/// layout) and upgraded record by record as they are rewritten; their
-/// superblocks and WAL segments take version 4 when next written.
+/// layout) and upgraded record by record as they are rewritten; the
+/// superblock takes version 4 at the next checkpoint, and each WAL segment
+/// when a new one is started.
 pub const OLDEST_READABLE_VERSION: u32 = 3;
 
 /// Whether this build reads files of format `version`.

@@ -175,4 +175,28 @@ mod tests {
         }
         assert_eq!(Superblock::decode(&vec![0u8; 4096], 1).unwrap(), None);
     }
+
+    #[test]
+    fn reads_formats_3_and_4_and_refuses_others_by_version() {
+        let sb = Superblock {
+            page_size: 1024,
+            generation: 2,
+            checkpoint_lsn: 5,
+            root: 3,
+            freelist_head: 0,
+            freelist_len: 0,
+            page_count: 4,
+        };
+        for (version, readable) in [(2u32, false), (3, true), (4, true), (5, false)] {
+            let mut page = vec![0u8; 1024];
+            sb.encode(&mut page);
+            page[8..12].copy_from_slice(&version.to_le_bytes());
+            let crc = crc32fast::hash(&page[..64]);
+            page[64..68].copy_from_slice(&crc.to_le_bytes());
+            match Superblock::decode(&page, 0) {
+                Ok(got) => assert!(readable && got == Some(sb), "version {version}"),
+                Err(e) => assert!(!readable && e.to_string().contains(&format!("format version {version}")), "{e}"),
+            }
+        }
+    }
 }

@@ -295,6 +295,20 @@ mod tests {
     }
 
     #[test]
+    fn segments_of_formats_3_and_4_are_read_and_others_refused() {
+        for (version, readable) in [(2u32, false), (3, true), (4, true), (5, false)] {
+            let mut h = segment_header(7, 0).to_vec();
+            h[8..12].copy_from_slice(&version.to_le_bytes());
+            let crc = crc32fast::hash(&h[..28]);
+            h[28..].copy_from_slice(&crc.to_le_bytes());
+            match read_segment(&MemLogFile::from_bytes(h), "t") {
+                Ok(seg) => assert!(readable && seg.seq == Some(7), "version {version}"),
+                Err(e) => assert!(!readable && e.to_string().contains(&format!("format version {version}")), "{e}"),
+            }
+        }
+    }
+
+    #[test]
     fn empty_and_torn_header() {
         assert_eq!(read_segment(&MemLogFile::new(), "t").unwrap().seq, None);
         let h = segment_header(1, 0);

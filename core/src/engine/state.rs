@@ -106,14 +106,22 @@ impl State {
     /// [`State::get`], reading tree pages through `cache` (which must serve
     /// this state's tree only: see [`PageCache`]).
     pub fn get_cached(&self, pages: &dyn PageStore, key: &[u8], cache: &mut PageCache) -> Result<Option<Bytes>> {
+        match self.in_layers(key) {
+            Found::Value(v) => Ok(Some(v)),
+            Found::Deleted => Ok(None),
+            Found::Unknown => btree::with_value(pages, self.tree.root, key, cache, |v| Ok(Bytes::from(v))),
+        }
+    }
+
+    /// What the active and then the frozen change layer say about `key`.
+    fn in_layers(&self, key: &[u8]) -> Found {
         for layer in std::iter::once(&self.active).chain(self.frozen.as_ref()) {
             match in_changes(layer, key) {
-                Found::Value(v) => return Ok(Some(v)),
-                Found::Deleted => return Ok(None),
                 Found::Unknown => {}
+                found => return found,
             }
         }
-        btree::with_value(pages, self.tree.root, key, cache, |v| Ok(Bytes::from(v)))
+        Found::Unknown
     }
 
     /// Hands the value of `key` to `with` without copying it out of the
@@ -126,14 +134,11 @@ impl State {
         cache: &mut PageCache,
         with: impl FnOnce(&[u8]) -> Result<T>,
     ) -> Result<Option<T>> {
-        for layer in std::iter::once(&self.active).chain(self.frozen.as_ref()) {
-            match in_changes(layer, key) {
-                Found::Value(v) => return with(&v).map(Some),
-                Found::Deleted => return Ok(None),
-                Found::Unknown => {}
-            }
+        match self.in_layers(key) {
+            Found::Value(v) => with(&v).map(Some),
+            Found::Deleted => Ok(None),
+            Found::Unknown => btree::with_value(pages, self.tree.root, key, cache, with),
         }
-        btree::with_value(pages, self.tree.root, key, cache, with)
     }
 
     /// Calls `visit` with each key in `[start, end)` (`end = None`: no upper
