@@ -200,6 +200,27 @@ fn add_then_query_finds_the_passage() {
     assert!(thits[0].text.contains("Penguins"), "{:?}", thits[0]);
     assert!(matches!(kb.query_with("  ", 3, &text), Err(Error::InvalidArgument(_))));
     assert!(kb.query_with("the of and", 3, &text).unwrap().is_empty(), "a stop-word-only text query");
+    // A query embedded beforehand gives the same passages in hybrid and
+    // vector mode, without calling the embedder again.
+    let q = "flightless penguins swim";
+    let pre = counted.embedder().embed(&[q]).unwrap().pop().unwrap();
+    let calls = fake.embed_calls.load(Ordering::SeqCst);
+    for mode in [QueryMode::Hybrid, QueryMode::Vector] {
+        let with = QueryOptions { mode, vector: Some(&pre), ..Default::default() };
+        let plain = QueryOptions { mode, ..Default::default() };
+        let before = fake.embed_calls.load(Ordering::SeqCst);
+        let got = counted.query_with(q, 3, &with).unwrap();
+        assert_eq!(fake.embed_calls.load(Ordering::SeqCst), before, "{mode:?} with a vector must not embed");
+        assert_eq!(got, counted.query_with(q, 3, &plain).unwrap(), "{mode:?}");
+    }
+    assert!(fake.embed_calls.load(Ordering::SeqCst) > calls);
+    let short = [0.5f32; 3];
+    let mut nan = pre.clone();
+    nan[7] = f32::NAN;
+    for bad in [&short[..], &nan[..]] {
+        let o = QueryOptions { vector: Some(bad), ..Default::default() };
+        assert!(matches!(counted.query_with(q, 3, &o), Err(Error::InvalidArgument(_))));
+    }
     // A query equal to a passage scores (about) 1.
     let exact = kb.query_with(&top.text, 1, &vector).unwrap();
     assert_eq!((exact[0].source.as_str(), exact[0].chunk), ("animals.txt", top.chunk));
@@ -214,6 +235,15 @@ fn add_then_query_finds_the_passage() {
     let q = QueryOptions { ef: Some(200), ..Default::default() };
     let e = QueryOptions { exact: true, ..Default::default() };
     assert_eq!(kb.query_with("lava ash", 4, &q).unwrap(), kb.query_with("lava ash", 4, &e).unwrap());
+    // passages() gives a source's passages in order, as stored.
+    let all = kb.passages("animals.txt").unwrap();
+    assert_eq!(all.len(), expected(ANIMALS, 16, 2).len());
+    for (i, p) in all.iter().enumerate() {
+        assert_eq!((p.chunk, p.source.as_str(), p.text.as_str()), (i, "animals.txt", &ANIMALS[p.start..p.end]));
+        assert_eq!(p.metadata, top.metadata);
+    }
+    assert!(kb.passages("nope.txt").unwrap().is_empty());
+    assert!(kb.passages("").unwrap().is_empty());
     let s = kb.stats().unwrap();
     assert_eq!((s.sources, s.bytes), (2, ANIMALS.len() + COOKING.len()));
     assert_eq!(s.chunks as u64, db.count("kb_docs").unwrap());

@@ -144,6 +144,12 @@ export interface QueryOptions {
   textWeight?: number;
   ef?: number;
   exact?: boolean;
+  /**
+   * The query already embedded with the store's model (from `embed`): hybrid
+   * and vector modes use it instead of embedding the text again, so embedding
+   * and search can be timed apart. Text mode ignores it.
+   */
+  vector?: number[] | Float32Array;
 }
 
 export interface SourceInfo {
@@ -165,6 +171,8 @@ export class KnowledgeStore {
   query(text: string, options?: QueryOptions): Promise<Passage[]>;
   remove(source: string): Promise<boolean>;
   sources(): Promise<SourceInfo[]>;
+  /** Every passage of `source` in chunk order (score 0, no highlights); `[]` for an unknown source. */
+  passages(source: string): Promise<Passage[]>;
   embed(texts: string[]): Promise<Float32Array[]>;
   modelId(): Promise<string>;
   close(): Promise<void>;

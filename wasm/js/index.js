@@ -237,6 +237,16 @@ function bytesOf(what, v) {
   throw new TypeError(`${what} must be bytes (Uint8Array or ArrayBuffer)${what === "tokenizer" ? ", JSON text or an object" : ""}`);
 }
 
+// A query vector as a plain array for the JSON options; a NaN or an
+// infinity (which JSON would turn into null) is an error here.
+function queryVector(v) {
+  if (!(Array.isArray(v) || ArrayBuffer.isView(v))) throw new TypeError("vector must be an array or a Float32Array");
+  const out = Array.from(v);
+  const bad = out.findIndex((x) => typeof x !== "number" || !Number.isFinite(x));
+  if (bad >= 0) throw new TypeError(`vector[${bad}] is not a finite number`);
+  return out;
+}
+
 export class KnowledgeStore {
   constructor(handle, name) {
     this.handle = handle;
@@ -262,11 +272,13 @@ export class KnowledgeStore {
   /**
    * [{ source, text, score, start, end, chunk, metadata, highlights }], best
    * first. mode: "hybrid" (default: BM25 fused with embedding similarity),
-   * "vector" or "text" (BM25 only, embeds nothing).
+   * "vector" or "text" (BM25 only, embeds nothing). `vector`: the query
+   * already embedded (by embed()), used instead of embedding `text`.
    */
-  async query(text, { k = 5, filter, ef, exact, mode, fusion, textWeight } = {}) {
+  async query(text, { k = 5, filter, ef, exact, mode, fusion, textWeight, vector } = {}) {
     positiveInt("k", k);
     const o = {};
+    if (vector !== undefined) o.vector = queryVector(vector);
     if (filter !== undefined) o.filter = filter;
     if (ef !== undefined) o.ef = positiveInt("ef", ef);
     if (exact !== undefined) o.exact = exact;
@@ -277,6 +289,11 @@ export class KnowledgeStore {
   }
   async remove(source) {
     return call("kbRemove", this._h(), source);
+  }
+  /** Every passage of `source` in chunk order (score 0, no highlights); [] if unknown. */
+  async passages(source) {
+    if (typeof source !== "string") throw new TypeError("passages needs a source name (a string)");
+    return JSON.parse(await call("kbPassages", this._h(), source));
   }
   /** [{ source, chunks, bytes, tokens, metadata }] */
   async sources() {

@@ -291,6 +291,7 @@ const ops = {
     ),
   kbQuery: (id, text, k, options) => kb(id).query(text, k, options),
   kbRemove: (id, source) => kb(id).remove(source),
+  kbPassages: (id, source) => kb(id).passages(source),
   kbSources: (id) => kb(id).sources(),
   kbEmbed: (id, texts) => kb(id).embed(texts),
   kbModelId: (id) => kb(id).modelId(),

@@ -68,12 +68,21 @@ fn split_options(db_name: &str, json: &Json) -> Result<(String, KbOptions, OpenO
     Ok((name, kb, open))
 }
 
+/// A query's options apart from the vector search's `{filter, ef, exact}`.
+struct KbQuery {
+    mode: QueryMode,
+    fusion: Fusion,
+    text_weight: Option<f64>,
+    /// The query's embedding, if the caller gives it (`vector`).
+    vector: Option<Vec<f32>>,
+}
+
 /// Splits query options into the vector search's `{filter, ef, exact}` and
-/// `mode`, `fusion`, `textWeight`.
-fn query_options(json: &Json) -> Result<(SearchOptions, QueryMode, Fusion, Option<f64>)> {
+/// `mode`, `fusion`, `textWeight`, `vector`.
+fn query_options(json: &Json) -> Result<(SearchOptions, KbQuery)> {
     let bad = |m: &str| WasmError::InvalidArgument(format!("query options: {m}"));
     let defaults = QueryOptions::default();
-    let (mut mode, mut fusion, mut weight) = (defaults.mode, defaults.fusion, None);
+    let (mut mode, mut fusion, mut weight, mut vector) = (defaults.mode, defaults.fusion, None, None);
     let mut rest = serde_json::Map::new();
     if let Json::Object(m) = json {
         for (k, v) in m {
@@ -83,6 +92,11 @@ fn query_options(json: &Json) -> Result<(SearchOptions, QueryMode, Fusion, Optio
                 "mode" => mode = QueryMode::from_name(name()?)?,
                 "fusion" => fusion = Fusion::from_name(name()?)?,
                 "textWeight" => weight = Some(v.as_f64().ok_or_else(|| bad("textWeight must be a number"))?),
+                "vector" => {
+                    let xs = v.as_array().ok_or_else(|| bad("vector must be an array of numbers"))?;
+                    let parsed: Option<Vec<f32>> = xs.iter().map(|x| x.as_f64().map(|f| f as f32)).collect();
+                    vector = Some(parsed.ok_or_else(|| bad("vector must hold finite numbers only"))?);
+                }
                 "field" => return Err(bad("unknown option \"field\"")),
                 _ => {
                     rest.insert(k.clone(), v.clone());
@@ -92,7 +106,20 @@ fn query_options(json: &Json) -> Result<(SearchOptions, QueryMode, Fusion, Optio
     }
     let rest = if json.is_object() { Json::Object(rest) } else { json.clone() };
     let so = crate::db::search_options(&rest)?;
-    Ok((so, mode, fusion, weight))
+    Ok((so, KbQuery { mode, fusion, text_weight: weight, vector }))
+}
+
+/// Passages as the JSON array `query` and `passages` return.
+fn passages_json(passages: &[axon_core::kb::Passage]) -> String {
+    let out: Vec<Json> = passages
+        .iter()
+        .map(|p| {
+            let highlights: Vec<[usize; 2]> = p.highlights.iter().map(|&(s, e)| [s, e]).collect();
+            json!({"source": p.source, "text": p.text, "score": p.score, "start": p.start, "end": p.end,
+                "chunk": p.chunk, "metadata": p.metadata, "highlights": highlights})
+        })
+        .collect();
+    Json::Array(out).to_string()
 }
 
 /// Opens (creating if missing) the knowledge store of OPFS database
@@ -161,22 +188,29 @@ impl KnowledgeBase {
     /// `[{source, text, score, start, end, chunk, metadata, highlights}]`,
     /// `highlights` the byte ranges `[start, end]` of query terms in the
     /// passage's text. `options` is JSON text `{filter, ef, exact, mode,
-    /// fusion, textWeight}` or undefined; `mode` is `"hybrid"` (the
-    /// default), `"vector"` or `"text"` (which embeds nothing).
+    /// fusion, textWeight, vector}` or undefined; `mode` is `"hybrid"` (the
+    /// default), `"vector"` or `"text"` (which embeds nothing); `vector`, the
+    /// query already embedded by `embed`, is used instead of embedding `text`.
     pub fn query(&self, text: &str, k: u32, options: Option<String>) -> std::result::Result<String, JsError> {
         let json = options.map(|o| parse_json("query options", &o)).transpose()?.unwrap_or(Json::Null);
-        let (so, mode, fusion, text_weight) = query_options(&json)?;
-        let qo = QueryOptions { mode, fusion, text_weight, filter: so.filter.as_ref(), ef: so.ef, exact: so.exact };
+        let (so, q) = query_options(&json)?;
+        let qo = QueryOptions {
+            mode: q.mode,
+            fusion: q.fusion,
+            text_weight: q.text_weight,
+            filter: so.filter.as_ref(),
+            ef: so.ef,
+            exact: so.exact,
+            vector: q.vector.as_deref(),
+        };
         let passages = self.kb()?.query_with(text, k as usize, &qo)?;
-        let out: Vec<Json> = passages
-            .iter()
-            .map(|p| {
-                let highlights: Vec<[usize; 2]> = p.highlights.iter().map(|&(s, e)| [s, e]).collect();
-                json!({"source": p.source, "text": p.text, "score": p.score, "start": p.start, "end": p.end,
-                    "chunk": p.chunk, "metadata": p.metadata, "highlights": highlights})
-            })
-            .collect();
-        Ok(Json::Array(out).to_string())
+        Ok(passages_json(&passages))
+    }
+
+    /// JSON text: every passage of `source` in chunk order, as `query`
+    /// returns them (score 0, no highlights); `[]` for an unknown source.
+    pub fn passages(&self, source: &str) -> std::result::Result<String, JsError> {
+        Ok(passages_json(&self.kb()?.passages(source)?))
     }
 
     /// Removes every passage of `source`; returns whether it existed.

@@ -65,6 +65,13 @@ pub struct QueryOptions<'a> {
     pub ef: Option<usize>,
     /// Score every matching passage instead of using the graph.
     pub exact: bool,
+    /// The query's embedding, when the caller already has it (from
+    /// [`KnowledgeStore::embed`] with this store's model): hybrid and vector
+    /// modes use it instead of embedding the text again, so a caller can
+    /// time embedding and search apart or reuse one embedding for several
+    /// queries. It must have the model's dimension and finite values; text
+    /// mode ignores it.
+    pub vector: Option<&'a [f32]>,
 }
 
 impl Default for QueryOptions<'_> {
@@ -76,6 +83,7 @@ impl Default for QueryOptions<'_> {
             filter: None,
             ef: None,
             exact: false,
+            vector: None,
         }
     }
 }
@@ -122,8 +130,12 @@ impl KnowledgeStore {
     /// ranks by the embedding alone.
     pub fn query_with(&self, text: &str, k: usize, opts: &QueryOptions<'_>) -> Result<Vec<Passage>> {
         self.check_query(k, opts)?;
-        let vector = match opts.mode {
-            QueryMode::Text => None,
+        let vector = match (opts.mode, opts.vector) {
+            (QueryMode::Text, _) => None,
+            (_, Some(v)) => {
+                self.check_vector(v)?;
+                Some(v.to_vec())
+            }
             _ => Some(self.embed(&[text])?.pop().ok_or_else(|| invalid("the embedder returned no vector"))?),
         };
         if opts.mode == QueryMode::Vector {
@@ -157,6 +169,41 @@ impl KnowledgeStore {
         };
         let hits = self.db.search_vector(&self.chunks, vector, k, &search)?;
         hits.into_iter().map(|h| passage(h.doc, (1.0 - h.distance).clamp(-1.0, 1.0), Vec::new())).collect()
+    }
+
+    /// Every passage of `source` in chunk order, read in one snapshot, with
+    /// score 0 and no highlights: what an export of the store writes. An
+    /// unknown source has none.
+    pub fn passages(&self, source: &str) -> Result<Vec<Passage>> {
+        if super::layout::check_source(source).is_err() {
+            return Ok(Vec::new());
+        }
+        let snap = self.db.snapshot();
+        let Some(rec) = snap.get(&self.sources, &super::layout::source_id(source))? else {
+            return Ok(Vec::new());
+        };
+        let chunks = super::layout::get_count(&rec, "chunks")?;
+        let mut out = Vec::with_capacity(chunks);
+        for seq in 0..chunks {
+            let id = super::layout::chunk_id(source, seq);
+            let doc = snap
+                .get(&self.chunks, &id)?
+                .ok_or_else(|| Error::corrupt(format!("knowledge store chunk {id:?} of {chunks} is missing")))?;
+            out.push(passage(doc, 0.0, Vec::new())?);
+        }
+        Ok(out)
+    }
+
+    /// A caller's query vector has the model's dimension and finite values.
+    fn check_vector(&self, v: &[f32]) -> Result<()> {
+        let dim = self.embedder().dim();
+        if v.len() != dim {
+            return Err(invalid(format!("the query vector has {} values, but the store's model gives {dim}", v.len())));
+        }
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(invalid(format!("the query vector's value {i} is not a finite number")));
+        }
+        Ok(())
     }
 
     fn check_query(&self, k: usize, opts: &QueryOptions<'_>) -> Result<()> {
