@@ -23,3 +23,6 @@ bash scripts/test-wasm.sh
 
 echo "== the axondb package in headless Chromium"
 bash scripts/test-browser.sh
+
+echo "== the web demo in headless Chromium (desktop and phone viewports)"
+bash scripts/test-web-demo.sh
