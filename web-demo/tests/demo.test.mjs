@@ -214,3 +214,32 @@ test("the demo at a phone viewport (390 x 844), after a missing model", { timeou
     assert.deepEqual(errors, []);
   });
 });
+
+test("errors show in the page: no OPFS, and a full storage quota", { timeout: 600000 }, async () => {
+  await withBrowser({ width: 1280, height: 900 }, async (ctx, url, errors) => {
+    // A browser without OPFS.
+    const bare = watch(await ctx.newPage(), errors);
+    await bare.addInitScript(() => {
+      delete StorageManager.prototype.getDirectory;
+    });
+    await bare.goto(url);
+    await bare.waitForFunction(() => !document.getElementById("banner").hidden, null, { timeout: 60000 });
+    assert.match(await banner(bare), /no Origin Private File System \(OPFS\)/);
+    await bare.close();
+
+    // The quota: once the model is cached, the site may store nothing more.
+    const page = watch(ctx.pages()[0] || (await ctx.newPage()), errors);
+    await page.goto(url);
+    await ready(page);
+    const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage);
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(url).origin, quotaSize: usage });
+    await page.getByRole("button", { name: "Load sample documents" }).click();
+    await page.waitForFunction(() => !document.getElementById("banner").hidden, null, { timeout: 300000 });
+    assert.match(await banner(page), /storage for this page is full/);
+    assert.match(await page.locator("#add-status").textContent(), /Adding stopped/);
+    await page.screenshot({ path: join(ART, "desktop-5-quota.png"), fullPage: true });
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(url).origin });
+    assert.deepEqual(errors, []);
+  });
+});
